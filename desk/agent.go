@@ -1,0 +1,173 @@
+package desk
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/postdesk/postdesk/store"
+)
+
+// AgentReply records an agent's answer to case n and mails it to the
+// requester with the contacts in Cc.
+func (d *Desk) AgentReply(ctx context.Context, n int64, agent, text string, files []Attachment) error {
+	if !d.IsAgent(agent) {
+		return fmt.Errorf("reply to case %d as %s: %w", n, agent, ErrNotAgent)
+	}
+	return d.onCase(ctx, n, func(tx *store.Tx, c *store.Case, now time.Time) error {
+		m := d.agentMessage(c.ID, "agent", agent, text, now)
+		for _, f := range files {
+			m.Attachments = append(m.Attachments, store.Attachment{Filename: f.Filename,
+				ContentType: f.ContentType, Size: int64(len(f.Data)), Data: f.Data})
+		}
+		return d.answer(tx, c, agent, m, now)
+	})
+}
+
+// Note records an internal note on case n; nobody is mailed.
+func (d *Desk) Note(ctx context.Context, n int64, agent, text string) error {
+	if !d.IsAgent(agent) {
+		return fmt.Errorf("note on case %d as %s: %w", n, agent, ErrNotAgent)
+	}
+	return d.onCase(ctx, n, func(tx *store.Tx, c *store.Case, now time.Time) error {
+		if err := tx.InsertMessage(d.agentMessage(c.ID, "note", agent, text, now)); err != nil {
+			return err
+		}
+		return tx.AddEvent(c.ID, now, "note", "by "+agent)
+	})
+}
+
+// Close closes case n: the requester gets the closing mail with the
+// satisfaction survey, the contacts a status notice. by is the agent or
+// participant closing it; "" means the operator at the command line.
+func (d *Desk) Close(ctx context.Context, n int64, by, resolution string) error {
+	return d.onCase(ctx, n, func(tx *store.Tx, c *store.Case, now time.Time) error {
+		if by != "" && !d.IsAgent(by) {
+			role, err := d.role(tx, c.ID, by)
+			if err != nil {
+				return err
+			}
+			if role == "" {
+				return fmt.Errorf("close case %d as %s: not an agent or participant: %w", n, by, ErrNotAgent)
+			}
+		}
+		return d.close(tx, c, by, resolution, now)
+	})
+}
+
+func (d *Desk) close(tx *store.Tx, c *store.Case, by, resolution string, now time.Time) error {
+	if c.Status == StatusClosed {
+		return fmt.Errorf("close case %d: %w: already closed", c.ID, ErrBadValue)
+	}
+	who := by
+	if who == "" {
+		who = "an agent"
+	}
+	if err := d.setStatus(tx, c, StatusClosed, "closed", strings.TrimSpace("by "+who+" "+resolution), now); err != nil {
+		return err
+	}
+	if err := tx.UpdateCase(c); err != nil {
+		return err
+	}
+	notice := d.notice(c)
+	notice.Resolution = resolution
+	if err := d.enqueue(tx, c, &store.OutboxItem{Kind: store.MailClosed, To: []string{c.Requester}, Notice: notice}, now); err != nil {
+		return err
+	}
+	contacts, err := d.contacts(tx, c.ID)
+	if err != nil {
+		return err
+	}
+	notice.Reason = "closed by " + who
+	return d.enqueue(tx, c, &store.OutboxItem{Kind: store.MailStatus, Cc: contacts, Notice: notice}, now)
+}
+
+// Set changes one field of case n as an agent would: severity=S,
+// status=open|pending|closed or assignee=ADDR. Status changes are mailed to
+// the requester and contacts.
+func (d *Desk) Set(ctx context.Context, n int64, key, value, by string) error {
+	value = strings.TrimSpace(value)
+	return d.onCase(ctx, n, func(tx *store.Tx, c *store.Case, now time.Time) error {
+		switch key {
+		case "severity":
+			s := Severity(value)
+			if s == "" {
+				return fmt.Errorf("set severity of case %d: %w %q (low, normal, high, urgent, critical)", n, ErrBadValue, value)
+			}
+			c.Severity, c.UpdatedAt = s, now
+			if c.FirstResponseAt.IsZero() {
+				c.FirstResponseDue = c.CreatedAt.Add(d.o.Targets[s])
+			}
+			if err := tx.AddEvent(c.ID, now, "severity", s+" "+byWhom(by)); err != nil {
+				return err
+			}
+			return tx.UpdateCase(c)
+		case "assignee":
+			a := strings.ToLower(value)
+			if a != "" && !validAddress(a) {
+				return fmt.Errorf("set assignee of case %d: %w: %q is not an address", n, ErrBadValue, value)
+			}
+			c.Assignee, c.UpdatedAt = a, now
+			if err := tx.AddEvent(c.ID, now, "assigned", a+" "+byWhom(by)); err != nil {
+				return err
+			}
+			return tx.UpdateCase(c)
+		case "status":
+			return d.setStatusByAgent(tx, c, value, by, now)
+		}
+		return fmt.Errorf("set %q on case %d: %w (severity, status, assignee)", key, n, ErrNoSuchKey)
+	})
+}
+
+func (d *Desk) setStatusByAgent(tx *store.Tx, c *store.Case, status, by string, now time.Time) error {
+	switch status {
+	case StatusClosed:
+		return d.close(tx, c, by, "", now)
+	case StatusOpen, StatusPending:
+	default:
+		return fmt.Errorf("set status of case %d: %w %q (open, pending, closed)", c.ID, ErrBadValue, status)
+	}
+	if c.Status == status {
+		return nil
+	}
+	if err := d.setStatus(tx, c, status, "status", status+" "+byWhom(by), now); err != nil {
+		return err
+	}
+	if err := tx.UpdateCase(c); err != nil {
+		return err
+	}
+	contacts, err := d.contacts(tx, c.ID)
+	if err != nil {
+		return err
+	}
+	notice := d.notice(c)
+	notice.Reason = "set to " + status + " " + byWhom(by)
+	return d.enqueue(tx, c, &store.OutboxItem{Kind: store.MailStatus, To: []string{c.Requester}, Cc: contacts, Notice: notice}, now)
+}
+
+func byWhom(by string) string {
+	if by == "" {
+		return "by an agent"
+	}
+	return "by " + by
+}
+
+// onCase runs fn on case n inside one transaction.
+func (d *Desk) onCase(ctx context.Context, n int64, fn func(*store.Tx, *store.Case, time.Time) error) error {
+	return d.db.Tx(ctx, func(tx *store.Tx) error {
+		c, err := tx.Case(n)
+		if err != nil {
+			return err
+		}
+		return fn(tx, c, d.now())
+	})
+}
+
+// agentMessage is the stored form of something an agent wrote at the
+// command line.
+func (d *Desk) agentMessage(caseID int64, kind, agent, text string, now time.Time) *store.Message {
+	text = strings.ReplaceAll(text, "\r\n", "\n")
+	return &store.Message{CaseID: caseID, Direction: "out", Kind: kind, From: strings.ToLower(agent),
+		Text: text, NewText: text, Date: now, CreatedAt: now}
+}

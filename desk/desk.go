@@ -1,0 +1,302 @@
+// Package desk holds the rules of the helpdesk: whether a mail opens a case,
+// replies to one, is held or dropped; what fields, contacts and attachments a
+// case keeps; what agents may do; and which notifications each change causes.
+// Every decision and the mails it causes are written in one transaction.
+package desk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/postdesk/postdesk/store"
+	"github.com/postdesk/postdesk/threading"
+)
+
+// Case states.
+const (
+	StatusOpen    = "open"    // waiting on support
+	StatusPending = "pending" // waiting on the customer
+	StatusClosed  = "closed"
+)
+
+// Case types, chosen by the mailbox a mail arrives on.
+const (
+	TypeTechnical      = "technical"
+	TypeAccountBilling = "account-billing"
+	TypeServiceLimit   = "service-limit"
+)
+
+// Errors returned to agents and the command line.
+var (
+	ErrNotAgent  = errors.New("not a configured agent address")
+	ErrBadValue  = errors.New("bad value")
+	ErrNoSuchKey = errors.New("unknown setting")
+)
+
+// DefaultTargets are the first-response targets per severity (AWS Support).
+var DefaultTargets = map[string]time.Duration{
+	"low":      24 * time.Hour,
+	"normal":   12 * time.Hour,
+	"high":     4 * time.Hour,
+	"urgent":   time.Hour,
+	"critical": 15 * time.Minute,
+}
+
+// Options configure a Desk. The zero value of each field means the default
+// documented on it.
+type Options struct {
+	// Address is the support address: From and Reply-To of our mail.
+	Address string
+	// OwnAddresses are further addresses that reach the desk (mailbox
+	// logins, aliases); they never become contacts.
+	OwnAddresses []string
+	// Tag is the word of the case tag, "Case" by default: "[Case #7]".
+	Tag string
+	// Agents may answer, note, close and change cases.
+	Agents []string
+	// Notify receives alerts (escalations, delivery failures).
+	Notify []string
+	// DefaultLanguage of cases when nothing else tells: "en" by default.
+	DefaultLanguage string
+	// ReopenDays is how long after closing a participant's reply reopens a
+	// case; later it opens a new related case. 7 by default; negative means
+	// a reply never reopens a closed case.
+	ReopenDays int
+	// Contacts is the most additional contacts a case may have: 5 by default.
+	Contacts int
+	// AttachmentsPerMessage (3) and AttachmentBytes (5 MiB) limit the files
+	// kept from one message.
+	AttachmentsPerMessage int
+	AttachmentBytes       int64
+	// Targets are the first-response targets by severity; nil = DefaultTargets.
+	Targets map[string]time.Duration
+	// IDs makes and checks our Message-IDs; required.
+	IDs *threading.IDs
+	// Now is the clock; nil = time.Now.
+	Now func() time.Time
+	// Logger receives one line per decision; nil = discard.
+	Logger *slog.Logger
+}
+
+// Desk applies the rules to inbound mail and to agents' actions.
+type Desk struct {
+	db  *store.DB
+	o   Options
+	tag threading.Tagger
+	own map[string]bool
+	agt map[string]bool
+}
+
+// New returns a Desk working on db.
+func New(db *store.DB, o Options) (*Desk, error) {
+	if o.IDs == nil {
+		return nil, errors.New("desk: Options.IDs is required")
+	}
+	if o.Address == "" {
+		return nil, errors.New("desk: Options.Address is required")
+	}
+	if o.DefaultLanguage == "" {
+		o.DefaultLanguage = "en"
+	}
+	if o.ReopenDays == 0 {
+		o.ReopenDays = 7
+	}
+	if o.Contacts == 0 {
+		o.Contacts = 5
+	}
+	if o.AttachmentsPerMessage == 0 {
+		o.AttachmentsPerMessage = 3
+	}
+	if o.AttachmentBytes == 0 {
+		o.AttachmentBytes = 5 << 20
+	}
+	if o.Targets == nil {
+		o.Targets = DefaultTargets
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	d := &Desk{db: db, o: o, tag: threading.NewTagger(o.Tag), own: set(o.Address), agt: set(o.Agents...)}
+	for _, a := range o.OwnAddresses {
+		d.own[strings.ToLower(a)] = true
+	}
+	return d, nil
+}
+
+func set(addrs ...string) map[string]bool {
+	m := make(map[string]bool, len(addrs))
+	for _, a := range addrs {
+		m[strings.ToLower(strings.TrimSpace(a))] = true
+	}
+	return m
+}
+
+// IsAgent reports whether addr is a configured agent.
+func (d *Desk) IsAgent(addr string) bool { return d.agt[strings.ToLower(addr)] }
+
+func (d *Desk) now() time.Time { return d.o.Now().UTC().Truncate(time.Millisecond) }
+
+// Receive decides what one inbound mail is and records it: the raw bytes,
+// the decision, the case change and every notification it causes, in one
+// transaction. An error means nothing was recorded and the mail should be
+// tried again later.
+func (d *Desk) Receive(ctx context.Context, in *Inbound) (Result, error) {
+	return d.receive(ctx, in, d.db.Tx)
+}
+
+// Rehearse decides what Receive would do with in, and records nothing.
+func (d *Desk) Rehearse(ctx context.Context, in *Inbound) (Result, error) {
+	return d.receive(ctx, in, d.db.Rehearse)
+}
+
+func (d *Desk) receive(ctx context.Context, in *Inbound, run func(context.Context, func(*store.Tx) error) error) (Result, error) {
+	var res Result
+	err := run(ctx, func(tx *store.Tx) error {
+		r, err := d.decide(tx, in)
+		res = r
+		return err
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("receive %s: %w", in.MessageID, err)
+	}
+	d.o.Logger.Info("received", "mailbox", in.Mailbox, "uid", in.UID, "msgid", in.MessageID,
+		"outcome", string(res.Outcome), "case", res.Case, "reason", res.Reason)
+	return res, nil
+}
+
+// Quarantine keeps raw bytes that could not be read as a mail, with the
+// reason, so nothing is lost and the mail can be looked at or re-processed.
+func (d *Desk) Quarantine(ctx context.Context, raw []byte, mailbox string, uid uint32, reason string) (Result, error) {
+	res := Result{Outcome: Quarantined, Reason: reason}
+	err := d.db.Tx(ctx, func(tx *store.Tx) error {
+		r := &store.Raw{Bytes: raw, ReceivedAt: d.now(), Mailbox: mailbox, UID: uid}
+		id, existed, err := tx.InsertRaw(r)
+		if err != nil || existed {
+			if existed {
+				res = Result{Outcome: Duplicate, Reason: "same bytes stored before"}
+			}
+			return err
+		}
+		return tx.SetRawOutcome(id, string(Quarantined), reason, 0)
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("quarantine: %w", err)
+	}
+	d.o.Logger.Warn("quarantined", "mailbox", mailbox, "uid", uid, "reason", reason)
+	return res, nil
+}
+
+// decide is the whole intake rule, run inside the transaction.
+func (d *Desk) decide(tx *store.Tx, in *Inbound) (Result, error) {
+	now := d.now()
+	raw := &store.Raw{Bytes: in.Raw, ReceivedAt: now, Mailbox: in.Mailbox, UID: in.UID}
+	rawID, existed, err := tx.InsertRaw(raw)
+	if err != nil {
+		return Result{}, err
+	}
+	if existed {
+		_, caseID, err := tx.RawOutcome(rawID)
+		return Result{Outcome: Duplicate, Case: caseID, Reason: "same bytes stored before"}, err
+	}
+	res, err := d.classify(tx, in, rawID, now)
+	if err != nil {
+		return Result{}, err
+	}
+	return res, tx.SetRawOutcome(rawID, string(res.Outcome), res.Reason, res.Case)
+}
+
+func (d *Desk) classify(tx *store.Tx, in *Inbound, rawID int64, now time.Time) (Result, error) {
+	if id, ok, err := tx.CaseOfMessageID(in.MessageID); err != nil || ok {
+		return Result{Outcome: Duplicate, Case: id, Reason: "Message-ID stored before"}, err
+	}
+	if d.o.IDs.Ours(in.MessageID) {
+		return Result{Outcome: AutoDropped, Reason: "our own message came back"}, nil
+	}
+	switch in.Machine {
+	case MachineLoop:
+		return Result{Outcome: AutoDropped, Reason: "carries our loop header"}, nil
+	case MachineBounce:
+		return d.bounce(tx, in, now)
+	}
+	c, err := d.thread(tx, in)
+	if err != nil {
+		return Result{}, err
+	}
+	if in.From == "" {
+		return Result{Outcome: Quarantined, Case: caseID(c), Reason: "no usable From address"}, nil
+	}
+	if c == nil {
+		if in.Machine != MachineNone {
+			return Result{Outcome: AutoDropped, Reason: "machine mail (" + string(in.Machine) + ") opens no case"}, nil
+		}
+		return d.open(tx, in, rawID, now, 0)
+	}
+	return d.reply(tx, c, in, rawID, now)
+}
+
+func caseID(c *store.Case) int64 {
+	if c == nil {
+		return 0
+	}
+	return c.ID
+}
+
+// thread finds the case a mail belongs to (RFC 5322 §3.6.4): our Message-ID
+// tokens in In-Reply-To and References first, then a stored inbound
+// Message-ID they name (a contact answering the customer's own mail), then
+// the case tag in the subject. A number that names no case is ignored.
+func (d *Desk) thread(tx *store.Tx, in *Inbound) (*store.Case, error) {
+	n, ok := d.o.IDs.FindCase(in.InReplyTo, in.References)
+	if !ok {
+		for _, id := range append(append([]string{}, in.InReplyTo...), in.References...) {
+			if n, ok, _ = tx.CaseOfMessageID(id); ok {
+				break
+			}
+		}
+	}
+	if !ok {
+		n, ok = d.tag.Find(in.Subject)
+	}
+	if !ok {
+		return nil, nil
+	}
+	c, err := tx.Case(n)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	return c, err
+}
+
+// bounce records a delivery status notification (RFC 3464) on the case of
+// the mail it reports on. It never opens a case and is never answered.
+func (d *Desk) bounce(tx *store.Tx, in *Inbound, now time.Time) (Result, error) {
+	res := Result{Outcome: Bounced, Reason: "delivery status notification"}
+	if in.Bounce == nil {
+		return res, nil
+	}
+	n, ok := d.o.IDs.Case(in.Bounce.OriginalMessageID)
+	if !ok {
+		return res, nil
+	}
+	if _, err := tx.Case(n); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return res, nil
+		}
+		return Result{}, err
+	}
+	detail := fmt.Sprintf("%s to %s: %s %s", in.Bounce.OriginalMessageID,
+		strings.Join(in.Bounce.Recipients, ", "), in.Bounce.Status, in.Bounce.Diagnostic)
+	res.Case = n
+	return res, tx.AddEvent(n, now, "delivery failed", strings.TrimSpace(detail))
+}
+
+// Tag formats the case tag of case n, e.g. "[Case #7]".
+func (d *Desk) Tag(n int64) string { return d.tag.Format(n) }

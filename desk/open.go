@@ -1,0 +1,188 @@
+package desk
+
+import (
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/postdesk/postdesk/store"
+	"github.com/postdesk/postdesk/threading"
+)
+
+// open makes a new case of an inbound mail, keeps the mail as its first
+// message, adds its Cc addresses as contacts and enqueues the confirmation.
+// related names the case this one follows (a reply long after closing).
+func (d *Desk) open(tx *store.Tx, in *Inbound, rawID int64, now time.Time, related int64) (Result, error) {
+	fields := ParseFields(in.Text)
+	severity := fields.Severity
+	if severity == "" {
+		severity = "normal"
+	}
+	subject := threading.NormalizeSubject(in.Subject)
+	if n, ok := d.tag.Find(subject); ok {
+		subject = strings.TrimSpace(strings.Replace(subject, d.tag.Format(n), "", 1))
+	}
+	if subject == "" {
+		subject = "(no subject)"
+	}
+	c := &store.Case{
+		Subject:     subject,
+		Status:      StatusOpen,
+		Severity:    severity,
+		Type:        caseType(in.Route),
+		Service:     fields.Service,
+		Category:    fields.Category,
+		Language:    d.language(fields, in),
+		Requester:   in.From,
+		CreatedAt:   now,
+		UpdatedAt:   now,
+		RelatedCase: related,
+	}
+	c.FirstResponseDue = now.Add(d.o.Targets[severity])
+	if err := tx.InsertCase(c); err != nil {
+		return Result{}, err
+	}
+	if err := tx.AddParticipant(c.ID, in.From, "requester", now); err != nil {
+		return Result{}, err
+	}
+	detail := fmt.Sprintf("by %s, severity %s", in.From, severity)
+	if related != 0 {
+		detail += fmt.Sprintf(", follows case %d", related)
+	}
+	if err := tx.AddEvent(c.ID, now, "created", detail); err != nil {
+		return Result{}, err
+	}
+	added, refused, err := d.addContacts(tx, c, in.Cc, now)
+	if err != nil {
+		return Result{}, err
+	}
+	m := d.inboundMessage(c.ID, rawID, "customer", in, now)
+	if err := tx.InsertMessage(m); err != nil {
+		return Result{}, err
+	}
+	notice := d.notice(c)
+	notice.ContactsAdded, notice.ContactsRefused, notice.Rejected = added, refused, m.Rejected
+	err = d.enqueue(tx, c, &store.OutboxItem{Kind: store.MailConfirmation, To: []string{c.Requester},
+		Cc: added, Notice: notice}, now)
+	return Result{Outcome: NewCase, Case: c.ID}, err
+}
+
+func caseType(route string) string {
+	switch route {
+	case TypeAccountBilling, TypeServiceLimit:
+		return route
+	}
+	return TypeTechnical
+}
+
+// language picks the case language: a Language field line, the
+// Content-Language header, Japanese script in the text, then the default.
+func (d *Desk) language(f Fields, in *Inbound) string {
+	if f.Language != "" {
+		return f.Language
+	}
+	if l := Language(in.ContentLanguage); l != "" {
+		return l
+	}
+	if hasJapanese(in.Subject) || hasJapanese(in.Text) {
+		return "ja"
+	}
+	return d.o.DefaultLanguage
+}
+
+// addContacts makes the Cc addresses of an opening mail contacts, up to the
+// limit, and says who was not added and why. Our own addresses, agents and
+// the requester are left out silently: they already get what they need.
+func (d *Desk) addContacts(tx *store.Tx, c *store.Case, cc []string, now time.Time) (added []string, refused []store.Refusal, err error) {
+	seen := map[string]bool{strings.ToLower(c.Requester): true}
+	for _, addr := range cc {
+		a := strings.ToLower(strings.TrimSpace(addr))
+		if seen[a] || d.own[a] || d.agt[a] {
+			continue
+		}
+		seen[a] = true
+		switch {
+		case !validAddress(a):
+			refused = append(refused, store.Refusal{Address: addr, Reason: "not a valid address"})
+		case len(added) >= d.o.Contacts:
+			refused = append(refused, store.Refusal{Address: a,
+				Reason: fmt.Sprintf("a case has at most %d additional contacts", d.o.Contacts)})
+		default:
+			if err := tx.AddParticipant(c.ID, a, "contact", now); err != nil {
+				return nil, nil, err
+			}
+			added = append(added, a)
+		}
+	}
+	for _, a := range added {
+		if err := tx.AddEvent(c.ID, now, "contact added", a); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, r := range refused {
+		if err := tx.AddEvent(c.ID, now, "contact refused", r.Address+": "+r.Reason); err != nil {
+			return nil, nil, err
+		}
+	}
+	return added, refused, nil
+}
+
+// validAddress accepts a plain addr-spec: what net/mail parses back to
+// itself, with no quoting, so it can go into an SMTP envelope safely.
+func validAddress(a string) bool {
+	p, err := mail.ParseAddress(a)
+	return err == nil && p.Address == a && p.Name == "" && !strings.ContainsAny(a, "\"<> \t\r\n,;")
+}
+
+// inboundMessage builds the stored form of an inbound mail, keeping the
+// attachments within the limits and recording the others as rejected.
+func (d *Desk) inboundMessage(caseID, rawID int64, kind string, in *Inbound, now time.Time) *store.Message {
+	m := &store.Message{
+		CaseID: caseID, RawID: rawID, Direction: "in", Kind: kind,
+		MessageID: in.MessageID, References: in.References,
+		From: in.From, To: in.To, Cc: in.Cc, Subject: in.Subject, Date: in.Date,
+		Text: in.Text, NewText: threading.StripQuoted(in.Text), HTML: in.HTML, CreatedAt: now,
+	}
+	if len(in.InReplyTo) > 0 {
+		m.InReplyTo = in.InReplyTo[0]
+	}
+	m.Attachments, m.Rejected = d.limitAttachments(in.Attachments)
+	return m
+}
+
+// limitAttachments keeps at most AttachmentsPerMessage files of at most
+// AttachmentBytes each, in order. Inline images referenced by the HTML count
+// against the size limit but not the file count.
+func (d *Desk) limitAttachments(files []Attachment) (kept []store.Attachment, rejected []store.Rejected) {
+	count := 0
+	for _, f := range files {
+		size := int64(len(f.Data))
+		switch {
+		case size > d.o.AttachmentBytes:
+			rejected = append(rejected, store.Rejected{Filename: f.Filename, Size: size,
+				Reason: "larger than " + humanBytes(d.o.AttachmentBytes)})
+			continue
+		case !f.Inline && count >= d.o.AttachmentsPerMessage:
+			rejected = append(rejected, store.Rejected{Filename: f.Filename, Size: size,
+				Reason: fmt.Sprintf("more than %d files in one message", d.o.AttachmentsPerMessage)})
+			continue
+		}
+		if !f.Inline {
+			count++
+		}
+		kept = append(kept, store.Attachment{Filename: f.Filename, ContentType: f.ContentType,
+			Size: size, Inline: f.Inline, ContentID: f.ContentID, Data: f.Data})
+	}
+	return kept, rejected
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

@@ -1,0 +1,193 @@
+package desk
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/postdesk/postdesk/store"
+)
+
+// reply adds an inbound mail to the case it threads to. Only the case's
+// participants and agents may add to a case: anyone else's mail is held for
+// agents and nothing is sent to anybody, so a stranger quoting a case number
+// can never reach the customer (the "ticket trick").
+func (d *Desk) reply(tx *store.Tx, c *store.Case, in *Inbound, rawID int64, now time.Time) (Result, error) {
+	if in.Machine != MachineNone {
+		m := d.inboundMessage(c.ID, rawID, "auto", in, now)
+		if err := tx.InsertMessage(m); err != nil {
+			return Result{}, err
+		}
+		return Result{Outcome: AutoDropped, Case: c.ID, Reason: "machine mail (" + string(in.Machine) + ") kept on the case"}, nil
+	}
+	if d.IsAgent(in.From) {
+		return d.agentMail(tx, c, in, rawID, now)
+	}
+	role, err := d.role(tx, c.ID, in.From)
+	if err != nil {
+		return Result{}, err
+	}
+	if role == "" {
+		m := d.inboundMessage(c.ID, rawID, "held", in, now)
+		if err := tx.InsertMessage(m); err != nil {
+			return Result{}, err
+		}
+		err := tx.AddEvent(c.ID, now, "held", "mail from "+in.From+", who is not a participant")
+		return Result{Outcome: Held, Case: c.ID, Reason: in.From + " is not a participant of the case"}, err
+	}
+	if c.Status == StatusClosed {
+		if d.o.ReopenDays < 0 || now.Sub(c.ClosedAt) > time.Duration(d.o.ReopenDays)*24*time.Hour {
+			return d.open(tx, in, rawID, now, c.ID)
+		}
+		if err := d.setStatus(tx, c, StatusOpen, "reopened", "by a reply from "+in.From, now); err != nil {
+			return Result{}, err
+		}
+	}
+	if c.Status == StatusPending {
+		if err := d.setStatus(tx, c, StatusOpen, "status", "open: reply from "+in.From, now); err != nil {
+			return Result{}, err
+		}
+	}
+	m := d.inboundMessage(c.ID, rawID, "customer", in, now)
+	if err := tx.InsertMessage(m); err != nil {
+		return Result{}, err
+	}
+	c.UpdatedAt = now
+	if err := tx.UpdateCase(c); err != nil {
+		return Result{}, err
+	}
+	return Result{Outcome: Reply, Case: c.ID}, tx.AddEvent(c.ID, now, "replied", "by "+in.From)
+}
+
+// role reports addr's role on the case, "" when it is not a participant.
+func (d *Desk) role(tx *store.Tx, caseID int64, addr string) (string, error) {
+	ps, err := tx.Participants(caseID)
+	if err != nil {
+		return "", err
+	}
+	for _, p := range ps {
+		if strings.EqualFold(p.Address, addr) {
+			return p.Role, nil
+		}
+	}
+	return "", nil
+}
+
+// agentMail is an agent answering a case by mail: the new text goes to the
+// requester and contacts like `postdesk case reply`.
+func (d *Desk) agentMail(tx *store.Tx, c *store.Case, in *Inbound, rawID int64, now time.Time) (Result, error) {
+	m := d.inboundMessage(c.ID, rawID, "agent", in, now)
+	if err := d.answer(tx, c, in.From, m, now); err != nil {
+		return Result{}, err
+	}
+	return Result{Outcome: Reply, Case: c.ID, Reason: "agent reply"}, nil
+}
+
+// answer records an agent's message m on the case and sends its new text to
+// the requester with the contacts in Cc. The first answer stops the
+// first-response clock; the case then waits on the customer.
+func (d *Desk) answer(tx *store.Tx, c *store.Case, agent string, m *store.Message, now time.Time) error {
+	outID := d.o.IDs.New(c.ID)
+	if m.Direction == "out" {
+		m.MessageID = outID
+	}
+	if err := tx.InsertMessage(m); err != nil {
+		return err
+	}
+	if c.FirstResponseAt.IsZero() {
+		c.FirstResponseAt = now
+	}
+	if c.Status != StatusPending {
+		if err := d.setStatus(tx, c, StatusPending, "status", "pending: answered by "+agent, now); err != nil {
+			return err
+		}
+	}
+	c.UpdatedAt = now
+	if err := tx.UpdateCase(c); err != nil {
+		return err
+	}
+	if err := tx.AddEvent(c.ID, now, "answered", "by "+agent); err != nil {
+		return err
+	}
+	notice := d.notice(c)
+	notice.Author, notice.Body = agent, m.NewText
+	notice.Attachments = make([]store.Attachment, 0, len(m.Attachments))
+	for _, a := range m.Attachments {
+		a.Data = nil
+		notice.Attachments = append(notice.Attachments, a)
+	}
+	contacts, err := d.contacts(tx, c.ID)
+	if err != nil {
+		return err
+	}
+	return d.enqueue(tx, c, &store.OutboxItem{Kind: store.MailReply, To: []string{c.Requester}, Cc: contacts,
+		Notice: notice, MessageID: outID}, now)
+}
+
+// setStatus changes the case status in memory (the caller writes the case)
+// and records the event.
+func (d *Desk) setStatus(tx *store.Tx, c *store.Case, status, event, detail string, now time.Time) error {
+	c.Status = status
+	switch status {
+	case StatusPending:
+		c.PendingAt = now
+	case StatusClosed:
+		c.ClosedAt = now
+	case StatusOpen:
+		c.PendingAt, c.ClosedAt = time.Time{}, time.Time{}
+	}
+	c.UpdatedAt = now
+	return tx.AddEvent(c.ID, now, event, detail)
+}
+
+// contacts lists the contacts of a case.
+func (d *Desk) contacts(tx *store.Tx, caseID int64) ([]string, error) {
+	ps, err := tx.Participants(caseID)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, p := range ps {
+		if p.Role == "contact" {
+			out = append(out, p.Address)
+		}
+	}
+	return out, nil
+}
+
+// notice starts the template data of a mail about c.
+func (d *Desk) notice(c *store.Case) store.Notice {
+	return store.Notice{
+		Case: c.ID, Tag: d.tag.Format(c.ID), Subject: c.Subject, Status: c.Status,
+		Severity: c.Severity, Type: c.Type, Service: c.Service, Requester: c.Requester,
+		FirstResponseDue: c.FirstResponseDue,
+	}
+}
+
+// enqueue adds mail it about c to the outbox; the caller sets Kind, To, Cc
+// and Notice. The mail gets a fresh Message-ID of ours unless it has one,
+// and threads under the case's conversation so mail clients group it.
+func (d *Desk) enqueue(tx *store.Tx, c *store.Case, it *store.OutboxItem, now time.Time) error {
+	if len(it.To) == 0 {
+		it.To, it.Cc = it.Cc, nil
+	}
+	if len(it.To) == 0 {
+		return nil
+	}
+	it.CaseID, it.Lang, it.CreatedAt = c.ID, c.Language, now
+	if it.MessageID == "" {
+		it.MessageID = d.o.IDs.New(c.ID)
+	}
+	refs, err := tx.ThreadIDs(c.ID, it.MessageID, 10)
+	if err != nil {
+		return err
+	}
+	if len(refs) > 0 {
+		it.InReplyTo, it.References = refs[len(refs)-1], refs
+	}
+	if err := tx.Enqueue(it); err != nil {
+		return err
+	}
+	all := append(append([]string{}, it.To...), it.Cc...)
+	return tx.AddEvent(c.ID, now, "mail queued", fmt.Sprintf("%s to %s", it.Kind, strings.Join(all, ", ")))
+}

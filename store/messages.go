@@ -1,0 +1,297 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Raw is one message exactly as received, with where it came from.
+type Raw struct {
+	ID         int64
+	SHA256     string
+	Bytes      []byte
+	ReceivedAt time.Time
+	Mailbox    string
+	UID        uint32
+}
+
+// Message is one mail on a case, inbound or outbound, or an internal note.
+type Message struct {
+	ID         int64
+	CaseID     int64
+	RawID      int64 // 0 for messages written by postdesk
+	Direction  string
+	Kind       string
+	MessageID  string
+	InReplyTo  string
+	References []string
+	From       string
+	To         []string
+	Cc         []string
+	Subject    string
+	Date       time.Time
+	Text       string
+	NewText    string
+	HTML       string
+	CreatedAt  time.Time
+
+	Attachments []Attachment
+	Rejected    []Rejected
+}
+
+// Attachment describes one file kept with a message; Data is only filled
+// when it is being stored.
+type Attachment struct {
+	Filename    string
+	ContentType string
+	Size        int64
+	SHA256      string
+	Inline      bool
+	ContentID   string
+	Data        []byte
+}
+
+// Rejected is a file that was not kept, and why.
+type Rejected struct {
+	Filename string
+	Size     int64
+	Reason   string
+}
+
+// Digest is the hex SHA-256 of b, the key of raw messages and attachments.
+func Digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// InsertRaw keeps r verbatim unless the same bytes were stored before; it
+// reports the row id and whether it already existed.
+func (tx *Tx) InsertRaw(r *Raw) (id int64, existed bool, err error) {
+	if r.SHA256 == "" {
+		r.SHA256 = Digest(r.Bytes)
+	}
+	err = tx.tx.QueryRowContext(tx.ctx, "SELECT id FROM raw_messages WHERE sha256 = ?", r.SHA256).Scan(&id)
+	if err == nil {
+		r.ID = id
+		return id, true, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, false, fmt.Errorf("look up raw message: %w", err)
+	}
+	res, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO raw_messages (sha256, size, bytes, received_at, mailbox, uid)
+		VALUES (?, ?, ?, ?, ?, ?)`, r.SHA256, len(r.Bytes), r.Bytes, r.ReceivedAt.UnixMilli(), r.Mailbox, r.UID)
+	if err != nil {
+		return 0, false, fmt.Errorf("insert raw message: %w", err)
+	}
+	r.ID, err = res.LastInsertId()
+	return r.ID, false, err
+}
+
+// SetRawOutcome records what was decided for a raw message.
+func (tx *Tx) SetRawOutcome(rawID int64, outcome, reason string, caseID int64) error {
+	var c sql.NullInt64
+	if caseID != 0 {
+		c = sql.NullInt64{Int64: caseID, Valid: true}
+	}
+	_, err := tx.tx.ExecContext(tx.ctx, "UPDATE raw_messages SET outcome = ?, reason = ?, case_id = ? WHERE id = ?",
+		outcome, reason, c, rawID)
+	if err != nil {
+		return fmt.Errorf("record outcome of raw message %d: %w", rawID, err)
+	}
+	return nil
+}
+
+// RawOutcome reports what was decided for a raw message stored earlier.
+func (tx *Tx) RawOutcome(rawID int64) (outcome string, caseID int64, err error) {
+	var c sql.NullInt64
+	err = tx.tx.QueryRowContext(tx.ctx, "SELECT outcome, case_id FROM raw_messages WHERE id = ?", rawID).Scan(&outcome, &c)
+	if err != nil {
+		return "", 0, fmt.Errorf("read raw message %d: %w", rawID, err)
+	}
+	return outcome, c.Int64, nil
+}
+
+// CaseOfMessageID finds the case holding an inbound message with this
+// Message-ID; ok is false when there is none.
+func (tx *Tx) CaseOfMessageID(messageID string) (caseID int64, ok bool, err error) {
+	if messageID == "" {
+		return 0, false, nil
+	}
+	err = tx.tx.QueryRowContext(tx.ctx, "SELECT case_id FROM messages WHERE message_id = ? LIMIT 1", messageID).Scan(&caseID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("look up message %s: %w", messageID, err)
+	}
+	return caseID, true, nil
+}
+
+// InsertMessage stores m with its kept and rejected attachments and sets m.ID.
+func (tx *Tx) InsertMessage(m *Message) error {
+	var raw sql.NullInt64
+	if m.RawID != 0 {
+		raw = sql.NullInt64{Int64: m.RawID, Valid: true}
+	}
+	res, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO messages (case_id, raw_id, direction, kind,
+		message_id, in_reply_to, refs, from_addr, to_addrs, cc_addrs, subject, date, text, new_text,
+		html, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.CaseID, raw, m.Direction, m.Kind, m.MessageID, m.InReplyTo, jsonList(m.References), m.From,
+		jsonList(m.To), jsonList(m.Cc), m.Subject, ms(m.Date), m.Text, m.NewText, m.HTML, m.CreatedAt.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("insert message on case %d: %w", m.CaseID, err)
+	}
+	if m.ID, err = res.LastInsertId(); err != nil {
+		return err
+	}
+	for i := range m.Attachments {
+		if err := tx.insertAttachment(m.ID, &m.Attachments[i]); err != nil {
+			return err
+		}
+	}
+	for _, r := range m.Rejected {
+		_, err := tx.tx.ExecContext(tx.ctx, "INSERT INTO rejected_attachments (message_id, filename, size, reason) VALUES (?, ?, ?, ?)",
+			m.ID, r.Filename, r.Size, r.Reason)
+		if err != nil {
+			return fmt.Errorf("record rejected attachment: %w", err)
+		}
+	}
+	return nil
+}
+
+func (tx *Tx) insertAttachment(messageID int64, a *Attachment) error {
+	if a.SHA256 == "" {
+		a.SHA256 = Digest(a.Data)
+	}
+	if a.Size == 0 {
+		a.Size = int64(len(a.Data))
+	}
+	if a.Data != nil {
+		_, err := tx.tx.ExecContext(tx.ctx, "INSERT INTO attachments (sha256, size, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+			a.SHA256, len(a.Data), a.Data)
+		if err != nil {
+			return fmt.Errorf("store attachment: %w", err)
+		}
+	}
+	_, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO message_attachments (message_id, sha256, filename,
+		content_type, size, inline, content_id) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		messageID, a.SHA256, a.Filename, a.ContentType, a.Size, a.Inline, a.ContentID)
+	if err != nil {
+		return fmt.Errorf("link attachment: %w", err)
+	}
+	return nil
+}
+
+// AttachmentData returns the bytes of the attachment with this digest.
+func (db *DB) AttachmentData(ctx context.Context, sha string) ([]byte, error) {
+	var data []byte
+	err := db.sql.QueryRowContext(ctx, "SELECT data FROM attachments WHERE sha256 = ?", sha).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("attachment %s: %w", sha, ErrNotFound)
+	}
+	return data, err
+}
+
+// Messages lists the messages of a case, oldest first, with their attachments.
+func (db *DB) Messages(ctx context.Context, caseID int64) ([]*Message, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT id, case_id, raw_id, direction, kind, message_id,
+		in_reply_to, refs, from_addr, to_addrs, cc_addrs, subject, date, text, new_text, html, created_at
+		FROM messages WHERE case_id = ? ORDER BY id`, caseID)
+	if err != nil {
+		return nil, fmt.Errorf("read messages of case %d: %w", caseID, err)
+	}
+	var out []*Message
+	byID := map[int64]*Message{}
+	for rows.Next() {
+		var m Message
+		var raw, date, created sql.NullInt64
+		var refs, to, cc string
+		if err := rows.Scan(&m.ID, &m.CaseID, &raw, &m.Direction, &m.Kind, &m.MessageID, &m.InReplyTo,
+			&refs, &m.From, &to, &cc, &m.Subject, &date, &m.Text, &m.NewText, &m.HTML, &created); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		m.RawID, m.Date, m.CreatedAt = raw.Int64, fromMS(date), fromMS(created)
+		m.References, m.To, m.Cc = parseList(refs), parseList(to), parseList(cc)
+		m.Attachments, m.Rejected = []Attachment{}, []Rejected{}
+		out = append(out, &m)
+		byID[m.ID] = &m
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if err := db.loadAttachments(ctx, caseID, byID); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (db *DB) loadAttachments(ctx context.Context, caseID int64, byID map[int64]*Message) error {
+	rows, err := db.sql.QueryContext(ctx, `SELECT a.message_id, a.sha256, a.filename, a.content_type, a.size,
+		a.inline, a.content_id FROM message_attachments a JOIN messages m ON m.id = a.message_id
+		WHERE m.case_id = ? ORDER BY a.rowid`, caseID)
+	if err != nil {
+		return fmt.Errorf("read attachments of case %d: %w", caseID, err)
+	}
+	for rows.Next() {
+		var id int64
+		var a Attachment
+		if err := rows.Scan(&id, &a.SHA256, &a.Filename, &a.ContentType, &a.Size, &a.Inline, &a.ContentID); err != nil {
+			rows.Close()
+			return err
+		}
+		if m := byID[id]; m != nil {
+			m.Attachments = append(m.Attachments, a)
+		}
+	}
+	rows.Close()
+	rows, err = db.sql.QueryContext(ctx, `SELECT r.message_id, r.filename, r.size, r.reason
+		FROM rejected_attachments r JOIN messages m ON m.id = r.message_id
+		WHERE m.case_id = ? ORDER BY r.rowid`, caseID)
+	if err != nil {
+		return fmt.Errorf("read rejected attachments of case %d: %w", caseID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var r Rejected
+		if err := rows.Scan(&id, &r.Filename, &r.Size, &r.Reason); err != nil {
+			return err
+		}
+		if m := byID[id]; m != nil {
+			m.Rejected = append(m.Rejected, r)
+		}
+	}
+	return rows.Err()
+}
+
+// ThreadIDs returns the Message-IDs of the conversation the customer sees on
+// a case, its customers' mails and the agents' answers, oldest first, at
+// most limit (the first and the latest ones), leaving out except.
+func (tx *Tx) ThreadIDs(caseID int64, except string, limit int) ([]string, error) {
+	rows, err := tx.tx.QueryContext(tx.ctx, `SELECT message_id FROM messages WHERE case_id = ?
+		AND message_id != '' AND message_id != ? AND (kind = 'customer' OR (kind = 'agent' AND direction = 'out'))
+		ORDER BY id`, caseID, except)
+	if err != nil {
+		return nil, fmt.Errorf("read thread of case %d: %w", caseID, err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	if len(ids) > limit && limit > 1 {
+		ids = append(ids[:1], ids[len(ids)-limit+1:]...)
+	}
+	return ids, rows.Err()
+}

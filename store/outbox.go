@@ -1,0 +1,221 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// The kinds of outbound mail. Each has a template of the same name.
+const (
+	MailConfirmation = "confirmation" // a new case was opened
+	MailReply        = "reply"        // an agent answered
+	MailStatus       = "status"       // the case changed status
+	MailClosed       = "closed"       // the case was closed (with the survey)
+	MailRefusal      = "refusal"      // the mail could not open a case
+	MailAlert        = "alert"        // something for the notify list
+)
+
+// The states of an outbox row.
+const (
+	OutboxQueued = "queued"
+	OutboxSent   = "sent"
+	OutboxFailed = "failed"
+)
+
+// Notice is everything a template needs to write one mail, fixed when the
+// mail is enqueued so that a later change to the case does not change it.
+type Notice struct {
+	Case             int64     `json:"case,omitempty"`
+	Tag              string    `json:"tag,omitempty"`     // "[Case #7]"
+	Subject          string    `json:"subject,omitempty"` // the case subject
+	Status           string    `json:"status,omitempty"`
+	Severity         string    `json:"severity,omitempty"`
+	Type             string    `json:"type,omitempty"`
+	Service          string    `json:"service,omitempty"`
+	Requester        string    `json:"requester,omitempty"`
+	FirstResponseDue time.Time `json:"first_response_due,omitzero"`
+	// ContactsAdded and ContactsRefused tell who now receives case mail.
+	ContactsAdded   []string  `json:"contacts_added,omitempty"`
+	ContactsRefused []Refusal `json:"contacts_refused,omitempty"`
+	// Rejected lists files of the customer's mail that were not kept.
+	Rejected []Rejected `json:"rejected,omitempty"`
+	// Author is who wrote Body (an agent's address on replies).
+	Author string `json:"author,omitempty"`
+	// Body is text to include: an agent's reply. Never a customer's text.
+	Body string `json:"body,omitempty"`
+	// Attachments are files to attach, by digest (their data is in the store).
+	Attachments []Attachment `json:"attachments,omitempty"`
+	Resolution  string       `json:"resolution,omitempty"`
+	// Reason explains a refusal, an alert or a status change.
+	Reason string `json:"reason,omitempty"`
+}
+
+// Refusal is an address that was not added, and why.
+type Refusal struct {
+	Address string `json:"address"`
+	Reason  string `json:"reason"`
+}
+
+// OutboxItem is one mail to send, and what became of it.
+type OutboxItem struct {
+	ID            int64
+	Kind          string
+	CaseID        int64
+	Lang          string
+	To            []string
+	Cc            []string
+	MessageID     string // ours, without angle brackets, fixed at enqueue
+	InReplyTo     string
+	References    []string
+	Notice        Notice
+	Status        string
+	Attempts      int
+	NextAttemptAt time.Time
+	LastError     string
+	CreatedAt     time.Time
+	SentAt        time.Time
+	Raw           []byte // the bytes sent, once sent
+}
+
+// Enqueue adds a mail to the outbox, due at once, and sets it.ID.
+func (tx *Tx) Enqueue(it *OutboxItem) error {
+	notice, err := json.Marshal(it.Notice)
+	if err != nil {
+		return fmt.Errorf("enqueue %s: %w", it.Kind, err)
+	}
+	var caseID sql.NullInt64
+	if it.CaseID != 0 {
+		caseID = sql.NullInt64{Int64: it.CaseID, Valid: true}
+	}
+	if it.NextAttemptAt.IsZero() {
+		it.NextAttemptAt = it.CreatedAt
+	}
+	it.Status = OutboxQueued
+	res, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO outbox (kind, case_id, lang, to_addrs, cc_addrs,
+		message_id, in_reply_to, refs, notice, status, next_attempt_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		it.Kind, caseID, it.Lang, jsonList(it.To), jsonList(it.Cc), it.MessageID, it.InReplyTo,
+		jsonList(it.References), string(notice), it.Status, it.NextAttemptAt.UnixMilli(), it.CreatedAt.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("enqueue %s: %w", it.Kind, err)
+	}
+	it.ID, err = res.LastInsertId()
+	return err
+}
+
+const outboxColumns = `id, kind, case_id, lang, to_addrs, cc_addrs, message_id, in_reply_to, refs,
+	notice, status, attempts, next_attempt_at, last_error, created_at, sent_at, raw`
+
+func scanOutbox(s scanner) (*OutboxItem, error) {
+	var it OutboxItem
+	var caseID, next, created, sent sql.NullInt64
+	var to, cc, refs, notice string
+	err := s.Scan(&it.ID, &it.Kind, &caseID, &it.Lang, &to, &cc, &it.MessageID, &it.InReplyTo, &refs,
+		&notice, &it.Status, &it.Attempts, &next, &it.LastError, &created, &sent, &it.Raw)
+	if err != nil {
+		return nil, err
+	}
+	it.CaseID = caseID.Int64
+	it.To, it.Cc, it.References = parseList(to), parseList(cc), parseList(refs)
+	it.NextAttemptAt, it.CreatedAt, it.SentAt = fromMS(next), fromMS(created), fromMS(sent)
+	if err := json.Unmarshal([]byte(notice), &it.Notice); err != nil {
+		return nil, fmt.Errorf("outbox row %d: bad notice: %w", it.ID, err)
+	}
+	return &it, nil
+}
+
+func (db *DB) outboxQuery(ctx context.Context, where string, args ...any) ([]*OutboxItem, error) {
+	rows, err := db.sql.QueryContext(ctx, "SELECT "+outboxColumns+" FROM outbox "+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []*OutboxItem
+	for rows.Next() {
+		it, err := scanOutbox(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read outbox: %w", err)
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+// DueOutbox returns up to limit queued mails whose next attempt is due at now,
+// oldest first.
+func (db *DB) DueOutbox(ctx context.Context, now time.Time, limit int) ([]*OutboxItem, error) {
+	return db.outboxQuery(ctx, "WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
+		now.UnixMilli(), limit)
+}
+
+// NextDue reports when the earliest queued mail is due; ok is false when
+// nothing is queued.
+func (db *DB) NextDue(ctx context.Context) (at time.Time, ok bool, err error) {
+	var next sql.NullInt64
+	err = db.sql.QueryRowContext(ctx, "SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'queued'").Scan(&next)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("read outbox: %w", err)
+	}
+	return fromMS(next), next.Valid, nil
+}
+
+// Outbox lists the outbox of one case (caseID > 0) or all of it, oldest first.
+func (db *DB) Outbox(ctx context.Context, caseID int64) ([]*OutboxItem, error) {
+	if caseID > 0 {
+		return db.outboxQuery(ctx, "WHERE case_id = ? ORDER BY id", caseID)
+	}
+	return db.outboxQuery(ctx, "ORDER BY id")
+}
+
+// OutboxItem reads one outbox row.
+func (db *DB) OutboxItem(ctx context.Context, id int64) (*OutboxItem, error) {
+	it, err := scanOutbox(db.sql.QueryRowContext(ctx, "SELECT "+outboxColumns+" FROM outbox WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("outbox row %d: %w", id, ErrNotFound)
+	}
+	return it, err
+}
+
+// MarkSent records that the mail was accepted by the SMTP server, keeping
+// the bytes that were sent.
+func (db *DB) MarkSent(ctx context.Context, id int64, raw []byte, at time.Time) error {
+	_, err := db.sql.ExecContext(ctx, `UPDATE outbox SET status = 'sent', attempts = attempts + 1,
+		sent_at = ?, raw = ?, last_error = '' WHERE id = ?`, at.UnixMilli(), raw, id)
+	if err != nil {
+		return fmt.Errorf("mark outbox row %d sent: %w", id, err)
+	}
+	return nil
+}
+
+// MarkRetry records a temporary failure and when to try again.
+func (db *DB) MarkRetry(ctx context.Context, id int64, next time.Time, reason string) error {
+	_, err := db.sql.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?,
+		last_error = ? WHERE id = ?`, next.UnixMilli(), reason, id)
+	if err != nil {
+		return fmt.Errorf("mark outbox row %d for retry: %w", id, err)
+	}
+	return nil
+}
+
+// MarkFailed records that the mail will not be sent, and adds a
+// "delivery failed" event to its case.
+func (db *DB) MarkFailed(ctx context.Context, id int64, at time.Time, reason string) error {
+	return db.Tx(ctx, func(tx *Tx) error {
+		var caseID sql.NullInt64
+		var kind, to string
+		err := tx.tx.QueryRowContext(ctx, `UPDATE outbox SET status = 'failed', attempts = attempts + 1,
+			last_error = ? WHERE id = ? RETURNING case_id, kind, to_addrs`, reason, id).Scan(&caseID, &kind, &to)
+		if err != nil {
+			return fmt.Errorf("mark outbox row %d failed: %w", id, err)
+		}
+		if !caseID.Valid {
+			return nil
+		}
+		detail := fmt.Sprintf("%s to %s: %s", kind, to, reason)
+		return tx.AddEvent(caseID.Int64, at, "delivery failed", detail)
+	})
+}

@@ -1,0 +1,145 @@
+// Package store keeps everything postdesk knows in one SQLite file: cases,
+// their participants, messages, attachments and events, every raw message
+// verbatim, and the outbox of mail to send. It owns the schema and its
+// migrations and offers named queries inside transactions; it decides nothing.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3" // the SQLite driver, registered as "sqlite3"
+)
+
+// ErrNewerSchema means the database was written by a newer postdesk.
+var ErrNewerSchema = errors.New("database schema is newer than this binary")
+
+// ErrNotFound is returned when a case, message or outbox row does not exist.
+var ErrNotFound = errors.New("not found")
+
+// DB is an open postdesk database.
+type DB struct {
+	sql *sql.DB
+}
+
+// Open opens (creating if needed) the SQLite database at path and brings its
+// schema up to date. WAL journaling and foreign keys are on, transactions
+// begin IMMEDIATE so writers queue instead of failing mid-transaction.
+func Open(ctx context.Context, path string) (*DB, error) {
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_foreign_keys", "on")
+	q.Set("_synchronous", "NORMAL")
+	q.Set("_busy_timeout", "10000")
+	q.Set("_txlock", "immediate")
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+	sqldb, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	db := &DB{sql: sqldb}
+	if err := db.migrate(ctx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// Ping checks that the database answers a query.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	return db.sql.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// SchemaVersion reports how many migrations the database has.
+func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := db.sql.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
+	return v, err
+}
+
+func (db *DB) migrate(ctx context.Context) error {
+	v, err := db.SchemaVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("%w: database has version %d, binary knows %d", ErrNewerSchema, v, len(migrations))
+	}
+	for i := v; i < len(migrations); i++ {
+		err := db.Tx(ctx, func(tx *Tx) error {
+			if _, err := tx.tx.ExecContext(ctx, migrations[i]); err != nil {
+				return err
+			}
+			_, err := tx.tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migrate to version %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+// Tx is one write transaction. Its methods are the named queries of the
+// desk and the outbox worker.
+type Tx struct {
+	tx  *sql.Tx
+	ctx context.Context
+}
+
+// Tx runs fn in one IMMEDIATE transaction, committing when fn returns nil
+// and rolling back otherwise.
+func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) error {
+	return db.tx(ctx, fn, true)
+}
+
+// Rehearse runs fn in a transaction that is always rolled back: what fn
+// would have done is decided and then forgotten (ingest -dry-run).
+func (db *DB) Rehearse(ctx context.Context, fn func(*Tx) error) error {
+	return db.tx(ctx, fn, false)
+}
+
+func (db *DB) tx(ctx context.Context, fn func(*Tx) error, commit bool) (err error) {
+	sqltx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			sqltx.Rollback()
+			panic(p)
+		}
+		if err != nil || !commit {
+			sqltx.Rollback()
+			return
+		}
+		if cerr := sqltx.Commit(); cerr != nil {
+			err = fmt.Errorf("commit: %w", cerr)
+		}
+	}()
+	return fn(&Tx{tx: sqltx, ctx: ctx})
+}
+
+// The helpers below convert between Go values and the column encodings.
+
+func ms(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixMilli(), Valid: true}
+}
+
+func fromMS(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return time.UnixMilli(v.Int64).UTC()
+}
