@@ -1,0 +1,693 @@
+package main
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"net"
+	"net/mail"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	_ "time/tzdata" // time zones in [desk] and [[customer]] load on hosts without /usr/share/zoneinfo
+	"unicode"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// exampleConfig is the documented example configuration printed by
+// "postdesk config example". The repository root holds an identical copy.
+//
+//go:embed config.example.toml
+var exampleConfig []byte
+
+// Config is postdesk.toml: the schema of the configuration file, DESIGN §6.
+// Decode it with ParseConfig or LoadConfig so that defaults and strictness
+// apply; other packages never see it, they get options structs built from it.
+type Config struct {
+	Desk          DeskConfig            `toml:"desk"`
+	Limits        LimitsConfig          `toml:"limits"`
+	Mailboxes     []MailboxConfig       `toml:"mailbox"`
+	SMTP          SMTPConfig            `toml:"smtp"`
+	HTTP          HTTPConfig            `toml:"http"`
+	Customers     []CustomerConfig      `toml:"customer"`
+	Plans         map[string]PlanConfig `toml:"plans"`
+	SLA           SLAConfig             `toml:"sla"`
+	BusinessHours BusinessHoursConfig   `toml:"business_hours"`
+}
+
+// DeskConfig is the [desk] table: who the desk is and how cases behave.
+type DeskConfig struct {
+	Name            string   `toml:"name"`    // display name on outgoing mail
+	Address         string   `toml:"address"` // From/Reply-To addr-spec
+	Tag             string   `toml:"tag"`     // word in "[Case #1042]"
+	Database        string   `toml:"database"`
+	Agents          []string `toml:"agents"`
+	Notify          []string `toml:"notify"` // told of escalations
+	DefaultLanguage string   `toml:"default_language"`
+	Timezone        string   `toml:"timezone"`
+	DefaultPlan     string   `toml:"default_plan"`
+	ReopenDays      int      `toml:"reopen_days"`    // 0: a reply never reopens
+	AutocloseDays   int      `toml:"autoclose_days"` // 0: pending cases never auto-close
+	SecretFile      string   `toml:"secret_file"`    // HMAC key, created if absent
+}
+
+// LimitsConfig is the [limits] table: attachment, size and rate limits.
+type LimitsConfig struct {
+	AttachmentsPerMessage    int   `toml:"attachments_per_message"`
+	AttachmentBytes          int64 `toml:"attachment_bytes"`
+	MessageBytes             int64 `toml:"message_bytes"`
+	Contacts                 int   `toml:"contacts"`
+	AutorepliesPerHour       int   `toml:"autoreplies_per_hour"`
+	NewCasesPerSenderPerHour int   `toml:"new_cases_per_sender_per_hour"`
+}
+
+// MailboxConfig is one [[mailbox]]: an IMAP folder to take mail from. Empty
+// fields other than the server and credentials get their defaults.
+type MailboxConfig struct {
+	Name               string   `toml:"name"`
+	Host               string   `toml:"host"`
+	Port               int      `toml:"port"`
+	TLS                string   `toml:"tls"` // implicit, starttls or none
+	Username           string   `toml:"username"`
+	Password           string   `toml:"password"`
+	PasswordFile       string   `toml:"password_file"`
+	OAuth2TokenCommand string   `toml:"oauth2_token_command"`
+	Folder             string   `toml:"folder"`
+	Processed          string   `toml:"processed"`
+	Quarantine         string   `toml:"quarantine"`
+	CaseType           string   `toml:"case_type"`
+	PollInterval       Duration `toml:"poll_interval"`
+}
+
+// SMTPConfig is the [smtp] table: where outgoing mail is submitted. With no
+// host nothing is sent and the table is not checked.
+type SMTPConfig struct {
+	Host         string `toml:"host"`
+	Port         int    `toml:"port"`
+	TLS          string `toml:"tls"`
+	Username     string `toml:"username"`
+	Password     string `toml:"password"`
+	PasswordFile string `toml:"password_file"`
+}
+
+// HTTPConfig is the [http] table: the health, metrics and survey listener.
+type HTTPConfig struct {
+	Listen    string `toml:"listen"`     // host:port; empty: no listener
+	PublicURL string `toml:"public_url"` // base of survey links; empty: from Listen
+}
+
+// CustomerConfig is one [[customer]]: maps a sender address or domain to a
+// plan, language and time zone. Empty fields fall back to the [desk] defaults.
+type CustomerConfig struct {
+	Match    string `toml:"match"` // "@acme.example" or "alice@acme.example"
+	Plan     string `toml:"plan"`
+	Language string `toml:"language"`
+	Timezone string `toml:"timezone"`
+}
+
+// PlanConfig is one [plans.NAME] table: what a support plan allows.
+type PlanConfig struct {
+	MaxSeverity    string   `toml:"max_severity"`
+	Technical      bool     `toml:"technical"`       // technical cases accepted
+	Contacts       int      `toml:"contacts"`        // additional contacts per case
+	Hours          string   `toml:"hours"`           // "24x7" or "business"
+	CriticalTarget Duration `toml:"critical_target"` // 0: [sla] critical
+}
+
+// SLAConfig is the [sla] table: first-response target per severity.
+type SLAConfig struct {
+	Low      Duration `toml:"low"`
+	Normal   Duration `toml:"normal"`
+	High     Duration `toml:"high"`
+	Urgent   Duration `toml:"urgent"`
+	Critical Duration `toml:"critical"`
+}
+
+// BusinessHoursConfig is the [business_hours] table, used by plans whose
+// hours are "business", in the customer's time zone.
+type BusinessHoursConfig struct {
+	Start    string   `toml:"start"`    // "08:00"
+	End      string   `toml:"end"`      // "18:00", after Start
+	Days     []string `toml:"days"`     // "mon" … "sun"
+	Holidays []string `toml:"holidays"` // "2026-12-25"
+}
+
+// Duration is a time.Duration written in TOML as a string such as "60s" or
+// "4h".
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a duration string as time.ParseDuration does.
+func (d *Duration) UnmarshalText(text []byte) error {
+	v, err := time.ParseDuration(string(text))
+	if err != nil {
+		return fmt.Errorf("invalid duration %q: want a number with a unit, such as \"90s\", \"15m\" or \"4h\"", text)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration in its shortest usual form ("4h", "1m30s").
+func (d Duration) MarshalText() ([]byte, error) {
+	s := d.Duration.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return []byte(s), nil
+}
+
+// Allowed values of enumerated keys.
+var (
+	severities = []string{"low", "normal", "high", "urgent", "critical"}
+	tlsModes   = []string{"implicit", "starttls", "none"}
+	caseTypes  = []string{"technical", "account-billing", "service-limit"}
+	languages  = []string{"en", "fr", "ja"}
+	planHours  = []string{"24x7", "business"}
+	weekdays   = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"} // index = time.Weekday
+)
+
+// maxContacts is the most additional contacts a case can ever have (§4).
+const maxContacts = 5
+
+// DefaultConfig returns the configuration used for every key the file does
+// not set: the defaults of DESIGN §4 and §6. It has no address, mailbox or
+// SMTP server, so it does not validate by itself.
+func DefaultConfig() *Config {
+	return &Config{
+		Desk: DeskConfig{
+			Tag:             "Case",
+			Database:        "postdesk.db",
+			DefaultLanguage: "en",
+			Timezone:        "UTC",
+			DefaultPlan:     "business",
+			ReopenDays:      7,
+			AutocloseDays:   10,
+			SecretFile:      "postdesk.key",
+		},
+		Limits: LimitsConfig{
+			AttachmentsPerMessage:    3,
+			AttachmentBytes:          5 << 20,
+			MessageBytes:             25 << 20,
+			Contacts:                 5,
+			AutorepliesPerHour:       10,
+			NewCasesPerSenderPerHour: 20,
+		},
+		SMTP: SMTPConfig{TLS: "starttls"},
+		HTTP: HTTPConfig{Listen: "127.0.0.1:8025"},
+		Plans: map[string]PlanConfig{
+			"basic":     {MaxSeverity: "normal", Technical: false, Contacts: 0, Hours: "business"},
+			"developer": {MaxSeverity: "normal", Technical: true, Contacts: 0, Hours: "business"},
+			"business":  {MaxSeverity: "urgent", Technical: true, Contacts: 5, Hours: "24x7"},
+			"enterprise-on-ramp": {MaxSeverity: "critical", Technical: true, Contacts: 5, Hours: "24x7",
+				CriticalTarget: Duration{30 * time.Minute}},
+			"enterprise": {MaxSeverity: "critical", Technical: true, Contacts: 5, Hours: "24x7"},
+		},
+		SLA: SLAConfig{
+			Low:      Duration{24 * time.Hour},
+			Normal:   Duration{12 * time.Hour},
+			High:     Duration{4 * time.Hour},
+			Urgent:   Duration{time.Hour},
+			Critical: Duration{15 * time.Minute},
+		},
+		BusinessHours: BusinessHoursConfig{
+			Start: "08:00",
+			End:   "18:00",
+			Days:  []string{"mon", "tue", "wed", "thu", "fri"},
+		},
+	}
+}
+
+// ConfigError is one problem with a configuration: a syntax error, an
+// unknown key, a value of the wrong type or one that fails Validate. Its
+// message reads "FILE:LINE:COL: MSG", leaving out what is unknown.
+type ConfigError struct {
+	File   string // set by LoadConfig
+	Line   int    // 1-based; 0 when the position is unknown
+	Column int    // 1-based
+	Key    string // dotted key such as "smtp.host" or "mailbox[0].port"; may be empty
+	Msg    string // what is wrong, starting with the key when there is one
+	Err    error  // underlying error, if any
+}
+
+// Error returns the problem prefixed with its file and position.
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File + ":")
+	}
+	if e.Line > 0 {
+		fmt.Fprintf(&b, "%d:%d:", e.Line, e.Column)
+	}
+	if b.Len() > 0 {
+		b.WriteByte(' ')
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Unwrap returns the underlying error, such as a *toml.DecodeError.
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// LoadConfig reads, decodes and validates the configuration file at path.
+// Every error message starts with path.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		msg := err.Error()
+		if pe, ok := errors.AsType[*fs.PathError](err); ok {
+			msg = pe.Err.Error()
+		}
+		return nil, &ConfigError{File: path, Msg: "read config: " + msg, Err: err}
+	}
+	c, err := ParseConfig(data)
+	if err == nil {
+		err = c.Validate()
+	}
+	if err != nil {
+		return nil, inFile(path, err)
+	}
+	return c, nil
+}
+
+// inFile sets File on every *ConfigError in err, which is one ConfigError or
+// an errors.Join of them.
+func inFile(path string, err error) error {
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	for _, e := range errs {
+		if ce, ok := errors.AsType[*ConfigError](e); ok {
+			ce.File = path
+		}
+	}
+	return err
+}
+
+// ParseConfig decodes a TOML document over DefaultConfig. Unknown keys,
+// syntax errors and values of the wrong type are errors (*ConfigError, joined
+// when there are several) with line and column. It does not call Validate.
+func ParseConfig(data []byte) (*Config, error) {
+	c := DefaultConfig()
+	dec := toml.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(c); err != nil {
+		return nil, decodeError(err)
+	}
+	c.fillMailboxDefaults()
+	return c, nil
+}
+
+// decodeError turns a go-toml error into *ConfigError values with positions.
+func decodeError(err error) error {
+	if sm, ok := errors.AsType[*toml.StrictMissingError](err); ok {
+		errs := make([]error, len(sm.Errors))
+		for i := range sm.Errors {
+			de := &sm.Errors[i]
+			key := strings.Join(de.Key(), ".")
+			ce := &ConfigError{Key: key, Msg: fmt.Sprintf("unknown key %q", key), Err: de}
+			ce.Line, ce.Column = de.Position()
+			errs[i] = ce
+		}
+		return errors.Join(errs...)
+	}
+	if de, ok := errors.AsType[*toml.DecodeError](err); ok {
+		key := strings.Join(de.Key(), ".")
+		msg := goTypeNoise.ReplaceAllString(strings.TrimPrefix(de.Error(), "toml: "), "")
+		if key != "" {
+			msg = key + ": " + msg
+		}
+		ce := &ConfigError{Key: key, Msg: msg, Err: de}
+		ce.Line, ce.Column = de.Position()
+		return ce
+	}
+	return &ConfigError{Msg: err.Error(), Err: err}
+}
+
+// goTypeNoise matches the Go names go-toml puts in type errors ("struct field
+// main.SMTPConfig.Port of type int"), which mean nothing to the file's author.
+var goTypeNoise = regexp.MustCompile(`struct field \S+ of type |main\.`)
+
+// fillMailboxDefaults gives empty [[mailbox]] fields their defaults: go-toml
+// builds array-of-tables elements from zero values, not from DefaultConfig.
+func (c *Config) fillMailboxDefaults() {
+	for i := range c.Mailboxes {
+		m := &c.Mailboxes[i]
+		setDefault(&m.TLS, "implicit")
+		setDefault(&m.Folder, "INBOX")
+		setDefault(&m.Processed, "Processed")
+		setDefault(&m.Quarantine, "Quarantine")
+		setDefault(&m.CaseType, "technical")
+		if m.PollInterval.Duration == 0 {
+			m.PollInterval.Duration = 60 * time.Second
+		}
+	}
+}
+
+// setDefault sets *s to def when it is empty.
+func setDefault(s *string, def string) {
+	if *s == "" {
+		*s = def
+	}
+}
+
+// Redacted returns a deep copy of c with every password replaced by
+// "******", fit for printing or logging.
+func (c *Config) Redacted() *Config {
+	r := *c
+	r.Desk.Agents = slices.Clone(c.Desk.Agents)
+	r.Desk.Notify = slices.Clone(c.Desk.Notify)
+	r.Mailboxes = slices.Clone(c.Mailboxes)
+	for i := range r.Mailboxes {
+		redact(&r.Mailboxes[i].Password)
+	}
+	redact(&r.SMTP.Password)
+	r.Customers = slices.Clone(c.Customers)
+	r.Plans = maps.Clone(c.Plans)
+	r.BusinessHours.Days = slices.Clone(c.BusinessHours.Days)
+	r.BusinessHours.Holidays = slices.Clone(c.BusinessHours.Holidays)
+	return &r
+}
+
+// redact replaces a non-empty secret; an empty one stays empty so that a
+// printed configuration still shows which credential is in use.
+func redact(s *string) {
+	if *s != "" {
+		*s = "******"
+	}
+}
+
+// Targets returns the first-response target of each severity name.
+func (s SLAConfig) Targets() map[string]time.Duration {
+	return map[string]time.Duration{
+		"low":      s.Low.Duration,
+		"normal":   s.Normal.Duration,
+		"high":     s.High.Duration,
+		"urgent":   s.Urgent.Duration,
+		"critical": s.Critical.Duration,
+	}
+}
+
+// problems collects validation errors.
+type problems struct{ errs []error }
+
+// add records that the value at key is wrong.
+func (p *problems) add(key, format string, args ...any) {
+	p.errs = append(p.errs, &ConfigError{Key: key, Msg: key + ": " + fmt.Sprintf(format, args...)})
+}
+
+// oneOf checks that the string at key is one of allowed.
+func (p *problems) oneOf(key, v string, allowed []string) {
+	if !slices.Contains(allowed, v) {
+		p.add(key, "%q is not one of %s", v, strings.Join(allowed, ", "))
+	}
+}
+
+// port checks a TCP port number.
+func (p *problems) port(key string, v int) {
+	if v < 1 || v > 65535 {
+		p.add(key, "%d is not a port number (1 to 65535)", v)
+	}
+}
+
+// positive checks a count or size that must be above zero.
+func (p *problems) positive(key string, v int64) {
+	if v <= 0 {
+		p.add(key, "must be positive, not %d", v)
+	}
+}
+
+// address checks a bare e-mail address (RFC 5322 addr-spec, no display name).
+func (p *problems) address(key, v string) {
+	if err := checkAddrSpec(v); err != nil {
+		p.add(key, "%v", err)
+	}
+}
+
+// timezone checks an IANA time zone name.
+func (p *problems) timezone(key, v string) {
+	if _, err := time.LoadLocation(v); err != nil || v == "" || v == "Local" {
+		p.add(key, "%q is not a time zone name such as \"UTC\" or \"Europe/Paris\"", v)
+	}
+}
+
+// checkAddrSpec reports why s is not a bare addr-spec such as
+// "support@example.com".
+func checkAddrSpec(s string) error {
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Name != "" || a.Address != s || !strings.Contains(s, "@") {
+		return fmt.Errorf("%q is not a bare e-mail address such as \"support@example.com\"", s)
+	}
+	return nil
+}
+
+// Validate checks every value and returns all problems found, joined, each a
+// *ConfigError naming its key.
+func (c *Config) Validate() error {
+	p := &problems{}
+	c.validateDesk(p)
+	c.validateLimits(p)
+	for i := range c.Mailboxes {
+		c.validateMailbox(p, i)
+	}
+	c.validateSMTP(p)
+	c.validateHTTP(p)
+	seen := map[string]bool{}
+	for i, cu := range c.Customers {
+		key := fmt.Sprintf("customer[%d]", i)
+		if err := checkMatch(cu.Match); err != nil {
+			p.add(key+".match", "%v", err)
+		} else if seen[strings.ToLower(cu.Match)] {
+			p.add(key+".match", "%q is matched by an earlier [[customer]]", cu.Match)
+		}
+		seen[strings.ToLower(cu.Match)] = true
+		if _, ok := c.Plans[cu.Plan]; cu.Plan != "" && !ok {
+			p.add(key+".plan", "unknown plan %q (plans: %s)", cu.Plan, c.planNames())
+		}
+		if cu.Language != "" {
+			p.oneOf(key+".language", cu.Language, languages)
+		}
+		if cu.Timezone != "" {
+			p.timezone(key+".timezone", cu.Timezone)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Plans)) {
+		validatePlan(p, "plans."+name, c.Plans[name])
+	}
+	sla := c.SLA.Targets()
+	for _, sev := range severities {
+		if sla[sev] <= 0 {
+			p.add("sla."+sev, "target must be positive, not %v", sla[sev])
+		}
+	}
+	c.validateBusinessHours(p)
+	return errors.Join(p.errs...)
+}
+
+// validateDesk checks [desk].
+func (c *Config) validateDesk(p *problems) {
+	d := c.Desk
+	p.address("desk.address", d.Address)
+	if strings.ContainsFunc(d.Name, unicode.IsControl) {
+		p.add("desk.name", "%q contains control characters", d.Name)
+	}
+	if d.Tag == "" || strings.ContainsFunc(d.Tag, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		p.add("desk.tag", "%q must be one word of letters and digits, such as \"Case\"", d.Tag)
+	}
+	if d.Database == "" {
+		p.add("desk.database", "must name the SQLite database file")
+	}
+	if d.SecretFile == "" {
+		p.add("desk.secret_file", "must name the file holding the HMAC key")
+	}
+	for i, a := range d.Agents {
+		p.address(fmt.Sprintf("desk.agents[%d]", i), a)
+		if strings.EqualFold(a, d.Address) {
+			p.add(fmt.Sprintf("desk.agents[%d]", i), "%q is the desk's own address", a)
+		}
+	}
+	for i, a := range d.Notify {
+		p.address(fmt.Sprintf("desk.notify[%d]", i), a)
+	}
+	p.oneOf("desk.default_language", d.DefaultLanguage, languages)
+	p.timezone("desk.timezone", d.Timezone)
+	if _, ok := c.Plans[d.DefaultPlan]; !ok {
+		p.add("desk.default_plan", "unknown plan %q (plans: %s)", d.DefaultPlan, c.planNames())
+	}
+	if d.ReopenDays < 0 {
+		p.add("desk.reopen_days", "must be 0 or more, not %d", d.ReopenDays)
+	}
+	if d.AutocloseDays < 0 {
+		p.add("desk.autoclose_days", "must be 0 or more, not %d", d.AutocloseDays)
+	}
+}
+
+// validateLimits checks [limits].
+func (c *Config) validateLimits(p *problems) {
+	l := c.Limits
+	p.positive("limits.attachments_per_message", int64(l.AttachmentsPerMessage))
+	p.positive("limits.attachment_bytes", l.AttachmentBytes)
+	p.positive("limits.message_bytes", l.MessageBytes)
+	p.positive("limits.contacts", int64(l.Contacts))
+	p.positive("limits.autoreplies_per_hour", int64(l.AutorepliesPerHour))
+	p.positive("limits.new_cases_per_sender_per_hour", int64(l.NewCasesPerSenderPerHour))
+	if l.Contacts > maxContacts {
+		p.add("limits.contacts", "at most %d contacts per case, not %d", maxContacts, l.Contacts)
+	}
+	if l.MessageBytes > 0 && l.AttachmentBytes > l.MessageBytes {
+		p.add("limits.attachment_bytes", "%d is larger than limits.message_bytes (%d)", l.AttachmentBytes, l.MessageBytes)
+	}
+}
+
+// validateMailbox checks the i-th [[mailbox]].
+func (c *Config) validateMailbox(p *problems, i int) {
+	m, key := c.Mailboxes[i], fmt.Sprintf("mailbox[%d]", i)
+	if m.Name == "" {
+		p.add(key+".name", "every mailbox needs a name")
+	} else if slices.ContainsFunc(c.Mailboxes[:i], func(o MailboxConfig) bool { return o.Name == m.Name }) {
+		p.add(key+".name", "%q is the name of an earlier mailbox", m.Name)
+	}
+	if m.Host == "" {
+		p.add(key+".host", "the IMAP server is missing")
+	}
+	p.port(key+".port", m.Port)
+	p.oneOf(key+".tls", m.TLS, tlsModes)
+	if m.Username == "" {
+		p.add(key+".username", "the IMAP login name is missing")
+	}
+	if n := countSet(m.Password, m.PasswordFile, m.OAuth2TokenCommand); n != 1 {
+		p.add(key+".password", "set exactly one of password, password_file and oauth2_token_command (%d set)", n)
+	}
+	if m.Processed == m.Folder || m.Quarantine == m.Folder {
+		p.add(key+".folder", "%q cannot also be the processed or quarantine folder", m.Folder)
+	}
+	p.oneOf(key+".case_type", m.CaseType, caseTypes)
+	if m.PollInterval.Duration < time.Second {
+		p.add(key+".poll_interval", "%v is shorter than 1s", m.PollInterval.Duration)
+	}
+}
+
+// validateSMTP checks [smtp] when a server is set.
+func (c *Config) validateSMTP(p *problems) {
+	s := c.SMTP
+	if s.Host == "" {
+		return
+	}
+	p.port("smtp.port", s.Port)
+	p.oneOf("smtp.tls", s.TLS, tlsModes)
+	switch n := countSet(s.Password, s.PasswordFile); {
+	case n > 1:
+		p.add("smtp.password", "set password or password_file, not both")
+	case n == 1 && s.Username == "":
+		p.add("smtp.username", "a password is set but no username")
+	case n == 0 && s.Username != "":
+		p.add("smtp.password", "username %q needs a password or password_file", s.Username)
+	}
+}
+
+// validateHTTP checks [http].
+func (c *Config) validateHTTP(p *problems) {
+	h := c.HTTP
+	if h.Listen != "" {
+		if _, port, err := net.SplitHostPort(h.Listen); err != nil || port == "" {
+			p.add("http.listen", "%q is not host:port such as \"127.0.0.1:8025\"", h.Listen)
+		}
+	}
+	if h.PublicURL != "" {
+		u, err := url.Parse(h.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p.add("http.public_url", "%q is not an http(s) URL such as \"https://support.example.com\"", h.PublicURL)
+		}
+	}
+}
+
+// validatePlan checks one [plans.NAME] table.
+func validatePlan(p *problems, key string, pl PlanConfig) {
+	p.oneOf(key+".max_severity", pl.MaxSeverity, severities)
+	p.oneOf(key+".hours", pl.Hours, planHours)
+	if pl.Contacts < 0 || pl.Contacts > maxContacts {
+		p.add(key+".contacts", "must be 0 to %d, not %d", maxContacts, pl.Contacts)
+	}
+	if pl.CriticalTarget.Duration < 0 {
+		p.add(key+".critical_target", "must not be negative")
+	}
+}
+
+// validateBusinessHours checks [business_hours].
+func (c *Config) validateBusinessHours(p *problems) {
+	b := c.BusinessHours
+	start, err1 := parseClock(b.Start)
+	if err1 != nil {
+		p.add("business_hours.start", "%v", err1)
+	}
+	end, err2 := parseClock(b.End)
+	if err2 != nil {
+		p.add("business_hours.end", "%v", err2)
+	}
+	if err1 == nil && err2 == nil && start >= end {
+		p.add("business_hours.end", "%s is not after start %s", b.End, b.Start)
+	}
+	if len(b.Days) == 0 {
+		p.add("business_hours.days", "at least one day is needed")
+	}
+	for i, d := range b.Days {
+		p.oneOf(fmt.Sprintf("business_hours.days[%d]", i), d, weekdays)
+	}
+	for i, h := range b.Holidays {
+		if _, err := time.Parse(time.DateOnly, h); err != nil {
+			p.add(fmt.Sprintf("business_hours.holidays[%d]", i), "%q is not a date written YYYY-MM-DD", h)
+		}
+	}
+}
+
+// parseClock parses "HH:MM" (00:00 to 24:00) into the time since midnight.
+func parseClock(s string) (time.Duration, error) {
+	if s == "24:00" {
+		return 24 * time.Hour, nil
+	}
+	t, err := time.Parse("15:04", s)
+	if err != nil || len(s) != 5 {
+		return 0, fmt.Errorf("%q is not a time of day written HH:MM", s)
+	}
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
+}
+
+// checkMatch reports why a [[customer]] match is neither "@domain" nor an
+// address.
+func checkMatch(s string) error {
+	if domain, ok := strings.CutPrefix(s, "@"); ok {
+		if domain == "" || strings.ContainsAny(domain, "@ \t<>,;") || !strings.Contains(domain, ".") && domain != "localhost" {
+			return fmt.Errorf("%q is not a domain written \"@acme.example\"", s)
+		}
+		return nil
+	}
+	if s == "" {
+		return errors.New(`empty: write "@acme.example" for a domain or "alice@acme.example" for one address`)
+	}
+	return checkAddrSpec(s)
+}
+
+// countSet returns how many of values are not empty.
+func countSet(values ...string) int {
+	n := 0
+	for _, v := range values {
+		if v != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// planNames lists the configured plans for error messages.
+func (c *Config) planNames() string {
+	return strings.Join(slices.Sorted(maps.Keys(c.Plans)), ", ")
+}

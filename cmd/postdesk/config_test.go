@@ -1,0 +1,630 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// configErrors returns the *ConfigError values in err, a single one or a join.
+func configErrors(t *testing.T, err error) []*ConfigError {
+	t.Helper()
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	var out []*ConfigError
+	for _, e := range errs {
+		ce, ok := errors.AsType[*ConfigError](e)
+		if !ok {
+			t.Fatalf("error %v (%T) is not a *ConfigError", e, e)
+		}
+		out = append(out, ce)
+	}
+	return out
+}
+
+// exampleForTest parses the embedded example, failing the test if it does not.
+func exampleForTest(t *testing.T) *Config {
+	t.Helper()
+	c, err := ParseConfig(exampleConfig)
+	if err != nil {
+		t.Fatalf("ParseConfig(example): %v", err)
+	}
+	return c
+}
+
+func TestDefaultConfig(t *testing.T) {
+	c := DefaultConfig()
+	tests := []struct {
+		name      string
+		got, want any
+	}{
+		{"desk.tag", c.Desk.Tag, "Case"},
+		{"desk.database", c.Desk.Database, "postdesk.db"},
+		{"desk.default_language", c.Desk.DefaultLanguage, "en"},
+		{"desk.timezone", c.Desk.Timezone, "UTC"},
+		{"desk.default_plan", c.Desk.DefaultPlan, "business"},
+		{"desk.reopen_days", c.Desk.ReopenDays, 7},
+		{"desk.autoclose_days", c.Desk.AutocloseDays, 10},
+		{"desk.secret_file", c.Desk.SecretFile, "postdesk.key"},
+		{"limits", c.Limits, LimitsConfig{3, 5242880, 26214400, 5, 10, 20}},
+		{"smtp.tls", c.SMTP.TLS, "starttls"},
+		{"http.listen", c.HTTP.Listen, "127.0.0.1:8025"},
+		{"sla", c.SLA.Targets(), map[string]time.Duration{
+			"low": 24 * time.Hour, "normal": 12 * time.Hour, "high": 4 * time.Hour,
+			"urgent": time.Hour, "critical": 15 * time.Minute}},
+		{"business_hours", c.BusinessHours, BusinessHoursConfig{
+			Start: "08:00", End: "18:00", Days: []string{"mon", "tue", "wed", "thu", "fri"}}},
+		{"plans", c.Plans, map[string]PlanConfig{
+			"basic":              {MaxSeverity: "normal", Technical: false, Contacts: 0, Hours: "business"},
+			"developer":          {MaxSeverity: "normal", Technical: true, Contacts: 0, Hours: "business"},
+			"business":           {MaxSeverity: "urgent", Technical: true, Contacts: 5, Hours: "24x7"},
+			"enterprise-on-ramp": {MaxSeverity: "critical", Technical: true, Contacts: 5, Hours: "24x7", CriticalTarget: Duration{30 * time.Minute}},
+			"enterprise":         {MaxSeverity: "critical", Technical: true, Contacts: 5, Hours: "24x7"},
+		}},
+	}
+	for _, tt := range tests {
+		if !reflect.DeepEqual(tt.got, tt.want) {
+			t.Errorf("default %s = %v, want %v", tt.name, tt.got, tt.want)
+		}
+	}
+
+	t.Run("defaults plus an address validate", func(t *testing.T) {
+		c := DefaultConfig()
+		c.Desk.Address = "support@example.com"
+		if err := c.Validate(); err != nil {
+			t.Fatalf("Validate: %v", err)
+		}
+	})
+	t.Run("each call returns a fresh copy", func(t *testing.T) {
+		a, b := DefaultConfig(), DefaultConfig()
+		a.Plans["basic"] = PlanConfig{}
+		a.BusinessHours.Days[0] = "sun"
+		if b.Plans["basic"].MaxSeverity != "normal" || b.BusinessHours.Days[0] != "mon" {
+			t.Fatal("DefaultConfig results share state")
+		}
+	})
+	t.Run("empty document gives the defaults", func(t *testing.T) {
+		c, err := ParseConfig(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(c, DefaultConfig()) {
+			t.Fatalf("ParseConfig(nil) = %+v, want DefaultConfig()", c)
+		}
+	})
+}
+
+func TestExampleConfig(t *testing.T) {
+	t.Run("root copy is byte-identical", func(t *testing.T) {
+		root, err := os.ReadFile(filepath.Join("..", "..", "config.example.toml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(root, exampleConfig) {
+			t.Fatal("config.example.toml at the repository root differs from cmd/postdesk/config.example.toml; copy it over")
+		}
+	})
+	t.Run("parses and validates", func(t *testing.T) {
+		if err := exampleForTest(t).Validate(); err != nil {
+			t.Fatalf("Validate(example): %v", err)
+		}
+	})
+	t.Run("loads from a file", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "postdesk.toml")
+		if err := os.WriteFile(path, exampleConfig, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := LoadConfig(path); err != nil {
+			t.Fatalf("LoadConfig: %v", err)
+		}
+	})
+	t.Run("shows the defaults", func(t *testing.T) {
+		c, def := exampleForTest(t), DefaultConfig()
+		def.BusinessHours.Holidays = c.BusinessHours.Holidays // example-only values
+		for _, f := range []struct {
+			name      string
+			got, want any
+		}{
+			{"limits", c.Limits, def.Limits},
+			{"plans", c.Plans, def.Plans},
+			{"sla", c.SLA, def.SLA},
+			{"business_hours", c.BusinessHours, def.BusinessHours},
+			{"http", c.HTTP, def.HTTP},
+			{"smtp.tls", c.SMTP.TLS, def.SMTP.TLS},
+			{"desk.tag", c.Desk.Tag, def.Desk.Tag},
+			{"desk.database", c.Desk.Database, def.Desk.Database},
+			{"desk.default_language", c.Desk.DefaultLanguage, def.Desk.DefaultLanguage},
+			{"desk.timezone", c.Desk.Timezone, def.Desk.Timezone},
+			{"desk.default_plan", c.Desk.DefaultPlan, def.Desk.DefaultPlan},
+			{"desk.reopen_days", c.Desk.ReopenDays, def.Desk.ReopenDays},
+			{"desk.autoclose_days", c.Desk.AutocloseDays, def.Desk.AutocloseDays},
+			{"desk.secret_file", c.Desk.SecretFile, def.Desk.SecretFile},
+		} {
+			if !reflect.DeepEqual(f.got, f.want) {
+				t.Errorf("example %s = %v, default is %v", f.name, f.got, f.want)
+			}
+		}
+		var m MailboxConfig
+		m.Name, m.Host, m.Port, m.Username, m.PasswordFile = "x", "x", 1, "x", "x"
+		withDefaults := Config{Mailboxes: []MailboxConfig{m}}
+		withDefaults.fillMailboxDefaults()
+		d, e := withDefaults.Mailboxes[0], c.Mailboxes[0]
+		if e.TLS != d.TLS || e.Folder != d.Folder || e.Processed != d.Processed ||
+			e.Quarantine != d.Quarantine || e.CaseType != d.CaseType || e.PollInterval != d.PollInterval {
+			t.Errorf("example mailbox %+v does not show the mailbox defaults %+v", e, d)
+		}
+	})
+	t.Run("documents every key", func(t *testing.T) {
+		commented := exampleKeys(exampleConfig)
+		for _, key := range configKeys(reflect.TypeFor[Config](), "") {
+			name := key[strings.LastIndexByte(key, '.')+1:]
+			switch explained, written := commented[key]; {
+			case !written:
+				t.Errorf("key %s is missing from config.example.toml (write it, or a commented-out \"# %s = ...\" line)", key, name)
+			case !explained:
+				t.Errorf("key %s in config.example.toml has no comment line above its first use", key)
+			}
+		}
+	})
+}
+
+// configKeys lists the dotted keys of every field of a config struct type,
+// from toml tags: "desk.address", "mailbox.port", "plans.*.hours".
+func configKeys(t reflect.Type, prefix string) []string {
+	var keys []string
+	for f := range t.Fields() {
+		tag := strings.Split(f.Tag.Get("toml"), ",")[0]
+		if !f.IsExported() || tag == "-" {
+			continue
+		}
+		if tag == "" {
+			panic("field " + f.Name + " has no toml tag")
+		}
+		key := prefix + tag
+		ft := f.Type
+		switch {
+		case ft.Kind() == reflect.Map:
+			key += ".*"
+			ft = ft.Elem()
+		case ft.Kind() == reflect.Slice:
+			ft = ft.Elem()
+		}
+		if ft.Kind() == reflect.Struct && ft != reflect.TypeFor[Duration]() {
+			keys = append(keys, configKeys(ft, key+".")...)
+		} else {
+			keys = append(keys, key)
+		}
+	}
+	return keys
+}
+
+// exampleKeys returns the keys written in a TOML example, set or commented
+// out ("# password = ..."), as dotted paths with plan names replaced by "*",
+// each mapped to whether a comment line comes right before its first use.
+func exampleKeys(doc []byte) map[string]bool {
+	header := regexp.MustCompile(`^\[\[?\s*([A-Za-z0-9_.-]+)\s*\]\]?`)
+	keyLine := regexp.MustCompile(`^(?:#\s*)?([a-z0-9_]+)\s*=`)
+	keys := map[string]bool{}
+	table, afterComment := "", false
+	sc := bufio.NewScanner(bytes.NewReader(doc))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if m := header.FindStringSubmatch(line); m != nil {
+			table = m[1]
+			if rest, ok := strings.CutPrefix(table, "plans."); ok && rest != "" {
+				table = "plans.*"
+			}
+		} else if m := keyLine.FindStringSubmatch(line); m != nil {
+			if _, seen := keys[table+"."+m[1]]; !seen {
+				keys[table+"."+m[1]] = afterComment
+			}
+		}
+		afterComment = strings.HasPrefix(line, "#")
+	}
+	return keys
+}
+
+func TestParseConfigErrorPositions(t *testing.T) {
+	tests := []struct {
+		name string
+		doc  string
+		want []string // error messages, in order
+		keys []string
+	}{
+		{
+			name: "misspelt key in a table",
+			doc:  "[desk]\naddress = \"support@example.com\"\n\n[smtp]\nhots = \"smtp.example.com\"\n",
+			want: []string{`5:1: unknown key "smtp.hots"`},
+			keys: []string{"smtp.hots"},
+		},
+		{
+			name: "every unknown key is reported",
+			doc:  "[desk]\nadress = \"a@b.example\"\n[limits]\n  contact = 3\n",
+			want: []string{`2:1: unknown key "desk.adress"`, `4:3: unknown key "limits.contact"`},
+			keys: []string{"desk.adress", "limits.contact"},
+		},
+		{
+			name: "unknown key in a mailbox",
+			doc:  "[[mailbox]]\nname = \"a\"\nfolders = \"INBOX\"\n",
+			want: []string{`3:1: unknown key "mailbox.folders"`},
+			keys: []string{"mailbox.folders"},
+		},
+		{
+			name: "unknown key in a plan",
+			doc:  "[plans.business]\nmax_sev = \"high\"\n",
+			want: []string{`2:1: unknown key "plans.business.max_sev"`},
+			keys: []string{"plans.business.max_sev"},
+		},
+		{
+			name: "unknown dotted key at top level",
+			doc:  "smtp.hots = \"x\"\n",
+			want: []string{`1:1: unknown key "smtp.hots"`},
+			keys: []string{"smtp.hots"},
+		},
+		{
+			name: "unknown table",
+			doc:  "[desk]\ntag = \"Case\"\n[mailboxes]\nname = \"a\"\n",
+			want: []string{`3:2: unknown key "mailboxes"`},
+			keys: []string{"mailboxes"},
+		},
+		{
+			name: "syntax error",
+			doc:  "[desk]\nname = \"Support\n",
+			want: []string{`2:16: basic strings cannot have new lines`},
+			keys: []string{""},
+		},
+		{
+			name: "wrong type",
+			doc:  "[smtp]\nport = \"587\"\n",
+			keys: []string{"smtp.port"},
+		},
+		{
+			name: "bad duration",
+			doc:  "[sla]\nhigh = \"4 hours\"\n",
+			want: []string{`2:8: sla.high: invalid duration "4 hours": want a number with a unit, such as "90s", "15m" or "4h"`},
+			keys: []string{"sla.high"},
+		},
+		{
+			name: "unquoted holiday date",
+			doc:  "[business_hours]\nholidays = [2026-12-25]\n",
+			keys: []string{"business_hours.holidays"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := ParseConfig([]byte(tt.doc))
+			if err == nil {
+				t.Fatalf("ParseConfig succeeded (%+v), want an error", c)
+			}
+			errs := configErrors(t, err)
+			var msgs, keys []string
+			for _, e := range errs {
+				msgs = append(msgs, e.Error())
+				keys = append(keys, e.Key)
+				if e.Line < 1 || e.Column < 1 {
+					t.Errorf("error %q has no position", e)
+				}
+			}
+			if tt.want != nil && !slices.Equal(msgs, tt.want) {
+				t.Errorf("errors = %q, want %q", msgs, tt.want)
+			}
+			if !slices.Equal(keys, tt.keys) {
+				t.Errorf("keys = %q, want %q", keys, tt.keys)
+			}
+		})
+	}
+}
+
+func TestLoadConfigErrorsStartWithFileName(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, doc string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	t.Run("unknown key", func(t *testing.T) {
+		path := write("unknown.toml", "[desk]\naddress = \"support@example.com\"\n\n[smtp]\nhots = \"x\"\n")
+		_, err := LoadConfig(path)
+		if want := path + `:5:1: unknown key "smtp.hots"`; err == nil || err.Error() != want {
+			t.Fatalf("LoadConfig error = %v, want %s", err, want)
+		}
+	})
+	t.Run("validation problems", func(t *testing.T) {
+		path := write("invalid.toml", "[desk]\naddress = \"not an address\"\ntag = \"Case No\"\n")
+		_, err := LoadConfig(path)
+		if err == nil {
+			t.Fatal("LoadConfig succeeded, want validation errors")
+		}
+		lines := strings.Split(err.Error(), "\n")
+		if len(lines) != 2 {
+			t.Fatalf("error has %d lines, want 2: %v", len(lines), err)
+		}
+		for _, line := range lines {
+			if !strings.HasPrefix(line, path+": desk.") {
+				t.Errorf("error line %q does not start with %q", line, path+": desk.")
+			}
+		}
+	})
+	t.Run("missing file", func(t *testing.T) {
+		path := filepath.Join(dir, "absent.toml")
+		_, err := LoadConfig(path)
+		if err == nil || !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("LoadConfig error = %v, want one wrapping fs.ErrNotExist", err)
+		}
+		if !strings.HasPrefix(err.Error(), path+": ") {
+			t.Errorf("error %q does not start with the file name", err)
+		}
+	})
+}
+
+func TestParseConfigMergesDefaults(t *testing.T) {
+	doc := `
+[plans.business]
+max_severity = "high"
+
+[plans.gold]
+max_severity = "critical"
+technical = true
+contacts = 2
+hours = "24x7"
+
+[[mailbox]]
+name = "billing"
+host = "imap.example.com"
+port = 143
+username = "billing@example.com"
+password = "pw"
+case_type = "account-billing"
+`
+	c, err := ParseConfig([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.Plans["business"], (PlanConfig{MaxSeverity: "high", Technical: true, Contacts: 5, Hours: "24x7"}); got != want {
+		t.Errorf("plans.business = %+v, want %+v (keys not set keep their defaults)", got, want)
+	}
+	if _, ok := c.Plans["enterprise"]; !ok || len(c.Plans) != 6 {
+		t.Errorf("plans = %v, want the five built-in plans plus gold", c.Plans)
+	}
+	want := MailboxConfig{Name: "billing", Host: "imap.example.com", Port: 143, TLS: "implicit",
+		Username: "billing@example.com", Password: "pw", Folder: "INBOX", Processed: "Processed",
+		Quarantine: "Quarantine", CaseType: "account-billing", PollInterval: Duration{time.Minute}}
+	if len(c.Mailboxes) != 1 || c.Mailboxes[0] != want {
+		t.Errorf("mailboxes = %+v, want [%+v]", c.Mailboxes, want)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(c *Config)
+		key    string // the only key flagged
+		msg    string // part of its message
+	}{
+		{"desk address missing", func(c *Config) { c.Desk.Address = "" }, "desk.address", "bare e-mail address"},
+		{"desk address with display name", func(c *Config) { c.Desk.Address = "Support <support@example.com>" }, "desk.address", "bare e-mail address"},
+		{"desk address without domain", func(c *Config) { c.Desk.Address = "support" }, "desk.address", "bare e-mail address"},
+		{"agent not an address", func(c *Config) { c.Desk.Agents = []string{"agent@example.com", "bob"} }, "desk.agents[1]", `"bob"`},
+		{"agent is the desk itself", func(c *Config) { c.Desk.Agents = []string{"Support@Example.com"} }, "desk.agents[0]", "desk's own address"},
+		{"notify not an address", func(c *Config) { c.Desk.Notify = []string{"on call@example.com"} }, "desk.notify[0]", "bare e-mail address"},
+		{"name with a line break", func(c *Config) { c.Desk.Name = "Support\r\nBcc: x@evil.example" }, "desk.name", "control characters"},
+		{"tag with a space", func(c *Config) { c.Desk.Tag = "Case No" }, "desk.tag", "one word"},
+		{"tag with punctuation", func(c *Config) { c.Desk.Tag = "Case#" }, "desk.tag", "one word"},
+		{"tag empty", func(c *Config) { c.Desk.Tag = "" }, "desk.tag", "one word"},
+		{"database empty", func(c *Config) { c.Desk.Database = "" }, "desk.database", "SQLite"},
+		{"secret file empty", func(c *Config) { c.Desk.SecretFile = "" }, "desk.secret_file", "HMAC"},
+		{"unknown language", func(c *Config) { c.Desk.DefaultLanguage = "de" }, "desk.default_language", `"de" is not one of en, fr, ja`},
+		{"unknown time zone", func(c *Config) { c.Desk.Timezone = "Mars/Olympus" }, "desk.timezone", "time zone"},
+		{"empty time zone", func(c *Config) { c.Desk.Timezone = "" }, "desk.timezone", "time zone"},
+		{"unknown default plan", func(c *Config) { c.Desk.DefaultPlan = "gold" }, "desk.default_plan", `unknown plan "gold"`},
+		{"negative reopen days", func(c *Config) { c.Desk.ReopenDays = -1 }, "desk.reopen_days", "0 or more"},
+		{"negative autoclose days", func(c *Config) { c.Desk.AutocloseDays = -1 }, "desk.autoclose_days", "0 or more"},
+
+		{"no attachments allowed", func(c *Config) { c.Limits.AttachmentsPerMessage = 0 }, "limits.attachments_per_message", "positive"},
+		{"negative message size", func(c *Config) { c.Limits.MessageBytes = -1 }, "limits.message_bytes", "positive"},
+		{"attachment larger than message", func(c *Config) { c.Limits.AttachmentBytes = c.Limits.MessageBytes + 1 }, "limits.attachment_bytes", "larger than limits.message_bytes"},
+		{"six contacts", func(c *Config) { c.Limits.Contacts = 6 }, "limits.contacts", "at most 5"},
+		{"zero autoreplies", func(c *Config) { c.Limits.AutorepliesPerHour = 0 }, "limits.autoreplies_per_hour", "positive"},
+		{"zero new cases", func(c *Config) { c.Limits.NewCasesPerSenderPerHour = 0 }, "limits.new_cases_per_sender_per_hour", "positive"},
+
+		{"mailbox without name", func(c *Config) { c.Mailboxes[0].Name = "" }, "mailbox[0].name", "needs a name"},
+		{"mailbox name used twice", func(c *Config) { c.Mailboxes = append(c.Mailboxes, c.Mailboxes[0]) }, "mailbox[1].name", "earlier mailbox"},
+		{"mailbox without host", func(c *Config) { c.Mailboxes[0].Host = "" }, "mailbox[0].host", "missing"},
+		{"mailbox port zero", func(c *Config) { c.Mailboxes[0].Port = 0 }, "mailbox[0].port", "1 to 65535"},
+		{"mailbox port too big", func(c *Config) { c.Mailboxes[0].Port = 65536 }, "mailbox[0].port", "1 to 65535"},
+		{"mailbox tls unknown", func(c *Config) { c.Mailboxes[0].TLS = "ssl" }, "mailbox[0].tls", `"ssl" is not one of implicit, starttls, none`},
+		{"mailbox without username", func(c *Config) { c.Mailboxes[0].Username = "" }, "mailbox[0].username", "missing"},
+		{"mailbox without credentials", func(c *Config) { c.Mailboxes[0].PasswordFile = "" }, "mailbox[0].password", "exactly one"},
+		{"mailbox with two credentials", func(c *Config) { c.Mailboxes[0].Password = "pw" }, "mailbox[0].password", "(2 set)"},
+		{"mailbox processed into itself", func(c *Config) { c.Mailboxes[0].Processed = "INBOX" }, "mailbox[0].folder", "processed or quarantine"},
+		{"mailbox case type unknown", func(c *Config) { c.Mailboxes[0].CaseType = "billing" }, "mailbox[0].case_type", "technical, account-billing, service-limit"},
+		{"mailbox polls too often", func(c *Config) { c.Mailboxes[0].PollInterval = Duration{500 * time.Millisecond} }, "mailbox[0].poll_interval", "shorter than 1s"},
+
+		{"smtp port missing", func(c *Config) { c.SMTP.Port = 0 }, "smtp.port", "1 to 65535"},
+		{"smtp tls unknown", func(c *Config) { c.SMTP.TLS = "tls" }, "smtp.tls", "is not one of"},
+		{"smtp two passwords", func(c *Config) { c.SMTP.Password = "pw" }, "smtp.password", "not both"},
+		{"smtp username without password", func(c *Config) { c.SMTP.PasswordFile = "" }, "smtp.password", "needs a password"},
+		{"smtp password without username", func(c *Config) { c.SMTP.Username = "" }, "smtp.username", "no username"},
+
+		{"http listen without port", func(c *Config) { c.HTTP.Listen = "localhost" }, "http.listen", "host:port"},
+		{"http public url not http", func(c *Config) { c.HTTP.PublicURL = "ftp://example.com" }, "http.public_url", "http(s) URL"},
+		{"http public url relative", func(c *Config) { c.HTTP.PublicURL = "/survey" }, "http.public_url", "http(s) URL"},
+
+		{"customer without match", func(c *Config) { c.Customers[0].Match = "" }, "customer[0].match", "empty"},
+		{"customer bare domain", func(c *Config) { c.Customers[0].Match = "acme.example" }, "customer[0].match", "bare e-mail address"},
+		{"customer bad domain", func(c *Config) { c.Customers[0].Match = "@acme" }, "customer[0].match", "not a domain"},
+		{"customer matched twice", func(c *Config) {
+			c.Customers = append(c.Customers, CustomerConfig{Match: "@ACME.example", Plan: "basic"})
+		}, "customer[1].match", "earlier [[customer]]"},
+		{"customer plan unknown", func(c *Config) { c.Customers[0].Plan = "platinum" }, "customer[0].plan", `unknown plan "platinum"`},
+		{"customer language unknown", func(c *Config) { c.Customers[0].Language = "english" }, "customer[0].language", "is not one of"},
+		{"customer time zone unknown", func(c *Config) { c.Customers[0].Timezone = "EST5" }, "customer[0].timezone", "time zone"},
+
+		{"plan severity unknown", func(c *Config) { c.Plans["gold"] = PlanConfig{MaxSeverity: "severe", Hours: "24x7"} }, "plans.gold.max_severity", "low, normal, high, urgent, critical"},
+		{"plan hours unknown", func(c *Config) { c.Plans["gold"] = PlanConfig{MaxSeverity: "high", Hours: "9to5"} }, "plans.gold.hours", `"9to5"`},
+		{"plan with six contacts", func(c *Config) {
+			c.Plans["gold"] = PlanConfig{MaxSeverity: "high", Hours: "24x7", Contacts: 6}
+		}, "plans.gold.contacts", "0 to 5"},
+		{"plan negative critical target", func(c *Config) {
+			c.Plans["gold"] = PlanConfig{MaxSeverity: "high", Hours: "24x7", CriticalTarget: Duration{-time.Minute}}
+		}, "plans.gold.critical_target", "negative"},
+
+		{"sla target zero", func(c *Config) { c.SLA.Urgent = Duration{} }, "sla.urgent", "positive"},
+
+		{"business hours start unparsable", func(c *Config) { c.BusinessHours.Start = "8am" }, "business_hours.start", "HH:MM"},
+		{"business hours start without leading zero", func(c *Config) { c.BusinessHours.Start = "8:00" }, "business_hours.start", "HH:MM"},
+		{"business hours end out of range", func(c *Config) { c.BusinessHours.End = "25:00" }, "business_hours.end", "HH:MM"},
+		{"business hours end before start", func(c *Config) { c.BusinessHours.End = "07:30" }, "business_hours.end", "not after start"},
+		{"business days empty", func(c *Config) { c.BusinessHours.Days = nil }, "business_hours.days", "at least one day"},
+		{"business day unknown", func(c *Config) { c.BusinessHours.Days = []string{"mon", "Tuesday"} }, "business_hours.days[1]", `"Tuesday"`},
+		{"holiday not a date", func(c *Config) { c.BusinessHours.Holidays = []string{"2026-12-25", "25/12/2026"} }, "business_hours.holidays[1]", "YYYY-MM-DD"},
+		{"holiday impossible date", func(c *Config) { c.BusinessHours.Holidays = []string{"2026-02-30"} }, "business_hours.holidays[0]", "YYYY-MM-DD"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := exampleForTest(t)
+			tt.change(c)
+			err := c.Validate()
+			if err == nil {
+				t.Fatalf("Validate succeeded, want an error at %s", tt.key)
+			}
+			errs := configErrors(t, err)
+			if len(errs) != 1 || errs[0].Key != tt.key || !strings.Contains(errs[0].Error(), tt.msg) {
+				t.Fatalf("Validate = %q, want one error at %s containing %q", err, tt.key, tt.msg)
+			}
+			if !strings.HasPrefix(errs[0].Error(), tt.key+": ") {
+				t.Errorf("error %q does not start with its key", errs[0])
+			}
+		})
+	}
+
+	t.Run("valid variants", func(t *testing.T) {
+		for name, change := range map[string]func(c *Config){
+			"no smtp host skips smtp":         func(c *Config) { c.SMTP = SMTPConfig{} },
+			"smtp without login":              func(c *Config) { c.SMTP.Username, c.SMTP.PasswordFile = "", "" },
+			"no mailboxes":                    func(c *Config) { c.Mailboxes = nil },
+			"oauth2 mailbox":                  func(c *Config) { c.Mailboxes[0].PasswordFile, c.Mailboxes[0].OAuth2TokenCommand = "", "token" },
+			"address match":                   func(c *Config) { c.Customers[0].Match = "alice@acme.example" },
+			"customer without plan":           func(c *Config) { c.Customers[0].Plan = "" },
+			"unicode tag":                     func(c *Config) { c.Desk.Tag = "案件" },
+			"no http listener":                func(c *Config) { c.HTTP.Listen = "" },
+			"business hours to midnight":      func(c *Config) { c.BusinessHours.End = "24:00" },
+			"reopen and autoclose turned off": func(c *Config) { c.Desk.ReopenDays, c.Desk.AutocloseDays = 0, 0 },
+		} {
+			c := exampleForTest(t)
+			change(c)
+			if err := c.Validate(); err != nil {
+				t.Errorf("%s: Validate = %v", name, err)
+			}
+		}
+	})
+
+	t.Run("all problems are reported at once", func(t *testing.T) {
+		c := exampleForTest(t)
+		c.Desk.Address, c.Limits.Contacts, c.Mailboxes[0].Port = "", 9, 0
+		if n := len(configErrors(t, c.Validate())); n != 3 {
+			t.Fatalf("got %d errors, want 3", n)
+		}
+	})
+}
+
+func TestDuration(t *testing.T) {
+	tests := []struct {
+		text    string
+		want    time.Duration
+		wantErr bool
+		out     string // MarshalText
+	}{
+		{text: "60s", want: time.Minute, out: "1m"},
+		{text: "4h", want: 4 * time.Hour, out: "4h"},
+		{text: "15m", want: 15 * time.Minute, out: "15m"},
+		{text: "1h30m", want: 90 * time.Minute, out: "1h30m"},
+		{text: "90s", want: 90 * time.Second, out: "1m30s"},
+		{text: "500ms", want: 500 * time.Millisecond, out: "500ms"},
+		{text: "0s", want: 0, out: "0s"},
+		{text: "24h0m0s", want: 24 * time.Hour, out: "24h"},
+		{text: "60", wantErr: true},
+		{text: "4 hours", wantErr: true},
+		{text: "", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.text, func(t *testing.T) {
+			var d Duration
+			err := d.UnmarshalText([]byte(tt.text))
+			if tt.wantErr {
+				if err == nil {
+					t.Fatalf("UnmarshalText(%q) = %v, want an error", tt.text, d)
+				}
+				return
+			}
+			if err != nil || d.Duration != tt.want {
+				t.Fatalf("UnmarshalText(%q) = %v, %v; want %v", tt.text, d.Duration, err, tt.want)
+			}
+			out, err := d.MarshalText()
+			if err != nil || string(out) != tt.out {
+				t.Fatalf("MarshalText = %q, %v; want %q", out, err, tt.out)
+			}
+			var back Duration
+			if err := back.UnmarshalText(out); err != nil || back != d {
+				t.Fatalf("round trip %q gave %v, %v", out, back, err)
+			}
+		})
+	}
+}
+
+func TestRedacted(t *testing.T) {
+	c := exampleForTest(t)
+	c.Mailboxes[0].PasswordFile, c.Mailboxes[0].Password = "", "imap-s3cret"
+	c.Mailboxes = append(c.Mailboxes, MailboxConfig{Name: "other", OAuth2TokenCommand: "token"})
+	c.SMTP.PasswordFile, c.SMTP.Password = "", "smtp-s3cret"
+
+	r := c.Redacted()
+	if r.Mailboxes[0].Password != "******" || r.SMTP.Password != "******" {
+		t.Errorf("passwords not redacted: mailbox %q, smtp %q", r.Mailboxes[0].Password, r.SMTP.Password)
+	}
+	if r.Mailboxes[1].Password != "" {
+		t.Errorf("an unset password became %q, want it left empty", r.Mailboxes[1].Password)
+	}
+	if c.Mailboxes[0].Password != "imap-s3cret" || c.SMTP.Password != "smtp-s3cret" {
+		t.Error("Redacted changed the original")
+	}
+	out, err := toml.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(out, []byte("s3cret")) {
+		t.Errorf("redacted TOML shows a password:\n%s", out)
+	}
+
+	r.Plans["basic"] = PlanConfig{}
+	r.Desk.Agents[0] = "x@example.com"
+	r.Customers[0].Plan = "basic"
+	if c.Plans["basic"].MaxSeverity == "" || c.Desk.Agents[0] == "x@example.com" || c.Customers[0].Plan == "basic" {
+		t.Error("Redacted copy shares maps or slices with the original")
+	}
+
+	t.Run("redacted config re-parses", func(t *testing.T) {
+		back, err := ParseConfig(out)
+		if err != nil {
+			t.Fatalf("ParseConfig(Marshal(Redacted())): %v\n%s", err, out)
+		}
+		if back.SLA != c.SLA || !reflect.DeepEqual(back.Plans, c.Plans) {
+			t.Errorf("round trip changed sla or plans: %+v %+v", back.SLA, back.Plans)
+		}
+	})
+}

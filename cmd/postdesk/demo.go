@@ -1,0 +1,275 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"mime/quotedprintable"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/postdesk/postdesk/desk"
+	"github.com/postdesk/postdesk/mailin"
+	"github.com/postdesk/postdesk/mailin/memimap"
+	"github.com/postdesk/postdesk/mailout/smtpsink"
+)
+
+// demo tells the whole story with no setup: an IMAP server and an SMTP
+// server in process, a database in a temporary directory, a few customers'
+// mails through the real intake, an agent's answer, a reply without the
+// case tag, a stranger's mail, and the close.
+func (c *cli) demo(ctx context.Context, args []string) error {
+	fs := newFlags("demo")
+	keep := fs.String("dir", "", "keep the database here instead of a temporary directory")
+	if err := parseFlags(fs, args, 0); err != nil {
+		return err
+	}
+	dir := *keep
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "postdesk-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	}
+	imapSrv, err := memimap.Start("support@example.com", "demo-password", nil)
+	if err != nil {
+		return err
+	}
+	defer imapSrv.Close()
+	sink, err := smtpsink.Start()
+	if err != nil {
+		return err
+	}
+	defer sink.Close()
+
+	cfg := DefaultConfig()
+	cfg.Desk.Name, cfg.Desk.Address = "Example Support", "support@example.com"
+	cfg.Desk.Agents = []string{"agent@example.com"}
+	cfg.Desk.Database = filepath.Join(dir, "postdesk.db")
+	cfg.Desk.SecretFile = filepath.Join(dir, "postdesk.key")
+	cfg.SMTP.Host, cfg.SMTP.Port, cfg.SMTP.TLS = sink.Host(), sink.Port(), "none"
+	a, err := openApp(ctx, cfg, appOptions{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	d := &demoRun{cli: c, app: a, imap: imapSrv, sink: sink}
+	d.intake = &mailin.Intake{Desk: &printingReceiver{Receiver: a.desk, out: c.stdout}, MaxBytes: cfg.Limits.MessageBytes}
+	d.poller = mailin.NewPoller(mailin.MailboxOptions{
+		Name: "support", Addr: imapSrv.Addr(), TLS: "none", Username: "support@example.com",
+		Password: "demo-password", Processed: "Processed", Quarantine: "Quarantine",
+	}, d.intake)
+	return d.story(ctx)
+}
+
+// demoRun holds the parts the story drives.
+type demoRun struct {
+	*cli
+	app    *app
+	imap   *memimap.Server
+	sink   *smtpsink.Sink
+	intake *mailin.Intake
+	poller *mailin.Poller
+	seen   int // mails of the sink already printed
+}
+
+func (d *demoRun) story(ctx context.Context) error {
+	w := d.stdout
+	fmt.Fprintf(w, "postdesk demo: IMAP on %s, SMTP on %s\n", d.imap.Addr(), d.sink.Addr())
+	d.step("Three mails arrive at support@example.com")
+	for _, m := range []string{demoAlice, demoCarol, demoVacation} {
+		if err := d.imap.Append("INBOX", []byte(m)); err != nil {
+			return err
+		}
+	}
+	if err := d.poll(ctx); err != nil {
+		return err
+	}
+	if err := d.flush(ctx); err != nil {
+		return err
+	}
+	d.step("The confirmation Alice received")
+	fmt.Fprintln(w, readable(d.sink.Messages()[0].Data))
+	d.step("An agent answers case 1 from the command line")
+	err := d.app.desk.AgentReply(ctx, 1, "agent@example.com",
+		"Hello Alice,\n\nThe load balancer's security group blocks port 443. Please allow it and tell us.\n\nAgent", nil)
+	if err != nil {
+		return err
+	}
+	sent, err := d.flushed(ctx)
+	if err != nil {
+		return err
+	}
+	d.step("Bob answers the agent's mail; his client dropped the case tag, our Message-ID threads it")
+	if err := d.deliver(ctx, demoBobReply(sent)); err != nil {
+		return err
+	}
+	d.step("A stranger writes with [Case #1] in the subject: held, nobody is mailed")
+	if err := d.deliver(ctx, demoStranger); err != nil {
+		return err
+	}
+	d.step("Alice's first mail is delivered a second time")
+	if err := d.deliver(ctx, demoAlice); err != nil {
+		return err
+	}
+	if err := d.flush(ctx); err != nil {
+		return err
+	}
+	d.step("The agent closes case 1")
+	if err := d.app.desk.Close(ctx, 1, "agent@example.com", "Security group fixed."); err != nil {
+		return err
+	}
+	if err := d.flush(ctx); err != nil {
+		return err
+	}
+	d.step("Case 1 as `postdesk case show 1` prints it")
+	if err := d.caseShow(ctx, d.app, 1, false); err != nil {
+		return err
+	}
+	d.step("All cases")
+	if err := d.caseList(ctx, d.app, "all", false); err != nil {
+		return err
+	}
+	inbox, _ := d.imap.Count("INBOX")
+	processed, _ := d.imap.Count("Processed")
+	fmt.Fprintf(w, "\nIMAP: %d left in INBOX, %d in Processed. SMTP: %d mails accepted.\n", inbox, processed, len(d.sink.Messages()))
+	return nil
+}
+
+func (d *demoRun) step(title string) { fmt.Fprintf(d.stdout, "\n== %s\n", title) }
+
+// deliver puts one mail into the INBOX and runs intake.
+func (d *demoRun) deliver(ctx context.Context, raw string) error {
+	if err := d.imap.Append("INBOX", []byte(raw)); err != nil {
+		return err
+	}
+	return d.poll(ctx)
+}
+
+// readable shows a sent mail as a person reads it: the headers that matter
+// and the decoded text, indented.
+func readable(raw []byte) string {
+	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		return err.Error()
+	}
+	var b strings.Builder
+	for _, h := range []string{"From", "To", "Cc", "Subject", "Message-ID", "In-Reply-To", "Auto-Submitted"} {
+		if v := m.Header.Get(h); v != "" {
+			fmt.Fprintf(&b, "%s: %s\n", h, v)
+		}
+	}
+	body, err := io.ReadAll(quotedprintable.NewReader(m.Body))
+	if err != nil {
+		return err.Error()
+	}
+	b.WriteString("\n" + strings.ReplaceAll(string(body), "\r\n", "\n"))
+	return "  | " + strings.ReplaceAll(strings.TrimRight(b.String(), "\n"), "\n", "\n  | ")
+}
+
+func (d *demoRun) poll(ctx context.Context) error {
+	_, err := d.poller.PollOnce(ctx)
+	return err
+}
+
+func (d *demoRun) flush(ctx context.Context) error {
+	_, err := d.flushed(ctx)
+	return err
+}
+
+// flushed sends what is due, prints the mails the SMTP server accepted and
+// returns the last one.
+func (d *demoRun) flushed(ctx context.Context) (string, error) {
+	if _, err := d.app.sender.Flush(ctx); err != nil {
+		return "", err
+	}
+	msgs := d.sink.Messages()
+	last := ""
+	for _, m := range msgs[d.seen:] {
+		last = string(m.Data)
+		fmt.Fprintf(d.stdout, "  sent to %s: %s\n", strings.Join(m.To, ", "), header(last, "Subject"))
+	}
+	d.seen = len(msgs)
+	return last, nil
+}
+
+// header returns the first value of a header in a raw message (unfolded).
+func header(raw, name string) string {
+	head, _, _ := strings.Cut(strings.ReplaceAll(raw, "\r\n", "\n"), "\n\n")
+	head = strings.ReplaceAll(head, "\n ", " ")
+	for _, line := range strings.Split(head, "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(k, name) {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// printingReceiver prints each decision as the demo goes.
+type printingReceiver struct {
+	mailin.Receiver
+	out interface{ Write([]byte) (int, error) }
+}
+
+func (p *printingReceiver) Receive(ctx context.Context, in *desk.Inbound) (desk.Result, error) {
+	res, err := p.Receiver.Receive(ctx, in)
+	if err == nil {
+		line := fmt.Sprintf("  %s from %s: %s", strings.TrimSpace(in.Subject), in.From, res.Outcome)
+		if res.Case != 0 {
+			line += fmt.Sprintf(" (case %d)", res.Case)
+		}
+		if res.Reason != "" {
+			line += " — " + res.Reason
+		}
+		fmt.Fprintln(p.out, line)
+	}
+	return res, err
+}
+
+var _ mailin.Receiver = (*printingReceiver)(nil)
+
+var demoDate = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC).Format(time.RFC1123Z)
+
+var demoAlice = "From: Alice Martin <alice@acme.example>\r\n" +
+	"To: support@example.com\r\nCc: bob@acme.example\r\n" +
+	"Subject: ELB unreachable from the internet\r\n" +
+	"Date: " + demoDate + "\r\nMessage-ID: <alice-1@acme.example>\r\n" +
+	"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b1\r\n\r\n" +
+	"--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" +
+	"Severity: high\r\nService: ELB\r\n\r\nSince 08:00 our load balancer answers nothing on port 443.\r\n" +
+	"The targets are healthy. Log attached.\r\n\r\nAlice\r\n" +
+	"--b1\r\nContent-Type: text/plain; name=app.log\r\nContent-Disposition: attachment; filename=app.log\r\n\r\n" +
+	"08:00:01 connect timeout\r\n08:00:02 connect timeout\r\n" +
+	"--b1--\r\n"
+
+var demoCarol = "From: carol@globex.example\r\nTo: support@example.com\r\n" +
+	"Subject: Invoice for October is missing\r\n" +
+	"Date: " + demoDate + "\r\nMessage-ID: <carol-1@globex.example>\r\n\r\n" +
+	"Hello, we did not receive the October invoice. Could you send it again?\r\n"
+
+var demoVacation = "From: dave@initech.example\r\nTo: support@example.com\r\n" +
+	"Subject: Automatic reply: out of office\r\nAuto-Submitted: auto-replied\r\n" +
+	"Date: " + demoDate + "\r\nMessage-ID: <dave-ooo@initech.example>\r\n\r\n" +
+	"I am out of the office until Monday.\r\n"
+
+var demoStranger = "From: mallory@evil.example\r\nTo: support@example.com\r\n" +
+	"Subject: Re: [Case #1] ELB unreachable from the internet\r\n" +
+	"Date: " + demoDate + "\r\nMessage-ID: <mallory-1@evil.example>\r\n\r\n" +
+	"Please send me the password reset link for alice@acme.example.\r\n"
+
+// demoBobReply answers the agent's mail the way a mail client does, with
+// In-Reply-To and References, and a subject that lost the tag.
+func demoBobReply(agentMail string) string {
+	id := header(agentMail, "Message-ID")
+	return "From: bob@acme.example\r\nTo: support@example.com\r\n" +
+		"Subject: Re: ELB unreachable from the internet\r\n" +
+		"Date: " + demoDate + "\r\nMessage-ID: <bob-1@acme.example>\r\n" +
+		"In-Reply-To: " + id + "\r\nReferences: " + id + "\r\n\r\n" +
+		"Done, port 443 is open now and it works. Thanks!\r\n\r\n> Hello Alice,\r\n> The load balancer's security group blocks port 443.\r\n"
+}

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/postdesk/postdesk/desk"
+	"github.com/postdesk/postdesk/mailin"
+)
+
+// ingestLine is one line of `ingest -json`.
+type ingestLine struct {
+	File    string `json:"file"`
+	Outcome string `json:"outcome"`
+	Case    int64  `json:"case"`
+	Reason  string `json:"reason"`
+}
+
+// ingest feeds .eml files through the same pipeline as IMAP intake.
+func (c *cli) ingest(ctx context.Context, args []string) error {
+	fs := newFlags("ingest")
+	load := configFlag(fs)
+	dry := fs.Bool("dry-run", false, "decide, record nothing")
+	asJSON := fs.Bool("json", false, "one JSON object per message")
+	mailbox := fs.String("mailbox", "", "route like this [[mailbox]]")
+	if err := parseFlags(fs, args, 1); err != nil {
+		return err
+	}
+	cfg, err := load()
+	if err != nil {
+		return err
+	}
+	a, err := openApp(ctx, cfg, appOptions{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	in, err := a.intake(*mailbox)
+	if err != nil {
+		return err
+	}
+	in.DryRun = *dry
+	files, err := mailin.ReadFiles(fs.Arg(0), c.stdin, in.Limit())
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(c.stdout)
+	enc.SetEscapeHTML(false)
+	for _, f := range files {
+		res, err := c.ingestOne(ctx, in, f)
+		if err != nil {
+			return tempError{fmt.Errorf("%s: %w", f.Name, err)}
+		}
+		line := ingestLine{File: f.Name, Outcome: string(res.Outcome), Case: res.Case, Reason: res.Reason}
+		if *asJSON {
+			if err := enc.Encode(line); err != nil {
+				return err
+			}
+			continue
+		}
+		fmt.Fprintf(c.stdout, "%s: %s", line.File, line.Outcome)
+		if line.Case != 0 {
+			fmt.Fprintf(c.stdout, " case %d", line.Case)
+		}
+		if line.Reason != "" {
+			fmt.Fprintf(c.stdout, " (%s)", line.Reason)
+		}
+		fmt.Fprintln(c.stdout)
+	}
+	return nil
+}
+
+// ingestOne processes one file. A file over the size limit is not read: it
+// stays where it is and is reported as quarantined.
+func (c *cli) ingestOne(ctx context.Context, in *mailin.Intake, f mailin.File) (desk.Result, error) {
+	if f.TooLarge {
+		return desk.Result{Outcome: desk.Quarantined, Reason: fmt.Sprintf("larger than %d bytes; not read", in.Limit())}, nil
+	}
+	return in.Process(ctx, f.Raw, "", 0)
+}
+
+// outboxCmd lists the outbox or sends what is due.
+func (c *cli) outboxCmd(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: outbox needs list or flush", errUsage)
+	}
+	fs := newFlags("outbox " + args[0])
+	load := configFlag(fs)
+	asJSON := fs.Bool("json", false, "JSON output")
+	if err := parseFlags(fs, args[1:], 0); err != nil {
+		return err
+	}
+	cfg, err := load()
+	if err != nil {
+		return err
+	}
+	a, err := openApp(ctx, cfg, appOptions{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	switch args[0] {
+	case "list":
+		return c.outboxList(ctx, a, *asJSON)
+	case "flush":
+		if cfg.SMTP.Host == "" {
+			return fmt.Errorf("outbox flush: no [smtp] host configured")
+		}
+		st, err := a.sender.Flush(ctx)
+		if err != nil {
+			return tempError{err}
+		}
+		fmt.Fprintf(c.stdout, "sent %d, retrying %d, failed %d\n", st.Sent, st.Retried, st.Failed)
+		return nil
+	}
+	return fmt.Errorf("%w: unknown outbox command %q", errUsage, args[0])
+}
+
+// outboxJSON is one row of `outbox list -json` and of a case's "outbox".
+type outboxJSON struct {
+	ID            int64      `json:"id"`
+	Kind          string     `json:"kind"`
+	Case          int64      `json:"case"`
+	To            []string   `json:"to"`
+	Cc            []string   `json:"cc"`
+	MessageID     string     `json:"message_id"`
+	Status        string     `json:"status"`
+	Attempts      int        `json:"attempts"`
+	NextAttemptAt *time.Time `json:"next_attempt_at"`
+	LastError     string     `json:"last_error"`
+	CreatedAt     time.Time  `json:"created_at"`
+	SentAt        *time.Time `json:"sent_at"`
+}
+
+func (c *cli) outboxList(ctx context.Context, a *app, asJSON bool) error {
+	items, err := a.db.Outbox(ctx, 0)
+	if err != nil {
+		return err
+	}
+	rows := make([]outboxJSON, 0, len(items))
+	for _, it := range items {
+		rows = append(rows, outboxRow(it))
+	}
+	if asJSON {
+		return writeJSON(c.stdout, rows)
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tCASE\tKIND\tSTATUS\tATTEMPTS\tTO\tLAST ERROR")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%d\t%v\t%s\n", r.ID, r.Case, r.Kind, r.Status, r.Attempts, r.To, r.LastError)
+	}
+	return tw.Flush()
+}

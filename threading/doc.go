@@ -1,0 +1,9 @@
+// Package threading decides which case a mail belongs to, from the mail alone.
+//
+// It formats and finds the case tag shown in subjects ("[Case #1042]"),
+// normalises subjects (Re:/AW:/Fwd:/回复:/Réf: … prefixes), makes and checks
+// the HMAC-signed Message-IDs of the mails postdesk sends, extracts msg-ids
+// from In-Reply-To and References headers, and cuts quoted history and
+// signatures from replies. It has no state beyond what its constructors
+// are given and imports the standard library only.
+package threading
