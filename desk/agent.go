@@ -64,7 +64,11 @@ func (d *Desk) close(tx *store.Tx, c *store.Case, by, resolution string, now tim
 	if who == "" {
 		who = "an agent"
 	}
-	if err := d.setStatus(tx, c, StatusClosed, "closed", strings.TrimSpace("by "+who+" "+resolution), now); err != nil {
+	detail := "by " + who
+	if resolution != "" {
+		detail += ": " + resolution
+	}
+	if err := d.setStatus(tx, c, StatusClosed, "closed", detail, now); err != nil {
 		return err
 	}
 	if err := tx.UpdateCase(c); err != nil {

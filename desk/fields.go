@@ -25,7 +25,7 @@ var fieldKeys = map[string]string{
 	"深刻度": "severity", "緊急度": "severity", "優先度": "severity",
 	"service": "service", "サービス": "service",
 	"category": "category", "catégorie": "category", "categorie": "category", "カテゴリ": "category",
-	"カテゴリー": "category",
+	"カテゴリー":    "category",
 	"language": "language", "langue": "language", "言語": "language",
 }
 
