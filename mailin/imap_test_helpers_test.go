@@ -1,0 +1,588 @@
+package mailin
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+	"github.com/emersion/go-sasl"
+
+	"github.com/postdesk/postdesk/desk"
+)
+
+const (
+	testUser     = "support@example.com"
+	testPassword = "imap-secret"
+)
+
+// serverConfig shapes a test IMAP server.
+type serverConfig struct {
+	// caps is what the server advertises; nil means IMAP4rev1 + IMAP4rev2,
+	// which implies MOVE, UIDPLUS and IDLE.
+	caps imap.CapSet
+	// failCopy is a folder that COPY and MOVE refuse to write to.
+	failCopy string
+	// token, when set, is the one bearer token AUTHENTICATE XOAUTH2 accepts.
+	token string
+	// tls is "implicit" (TLS from the first byte) or "starttls"; either way
+	// the server then refuses to authenticate without TLS. "" is plain text.
+	tls string
+}
+
+// testServer is go-imap's in-memory server on a loopback port.
+type testServer struct {
+	addr string
+	// roots trusts the server's certificate, issued to 127.0.0.1.
+	roots  *x509.CertPool
+	tls    string      // as serverConfig.tls
+	closed chan string // the user of each session that ended ("" before login)
+
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced after each APPEND
+}
+
+// appended wakes the sessions in IDLE.
+func (s *testServer) appended() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// changes is closed at the next APPEND.
+func (s *testServer) changes() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed
+}
+
+func startServer(t *testing.T, cfg serverConfig) *testServer {
+	t.Helper()
+	mem := imapmemserver.New()
+	user := imapmemserver.NewUser(testUser, testPassword)
+	if err := user.Create("INBOX", nil); err != nil {
+		t.Fatal(err)
+	}
+	mem.AddUser(user)
+	if cfg.caps == nil {
+		cfg.caps = imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}}
+	}
+	transcript := &lockedBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server transcript:\n%s", transcript)
+		}
+	})
+	s := &testServer{tls: cfg.tls, closed: make(chan string, 64), changed: make(chan struct{})}
+	opts := &imapserver.Options{
+		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			inner := mem.NewSession().(imapserver.SessionIMAP4rev2)
+			return &testSession{SessionIMAP4rev2: inner, cfg: cfg, server: s}, nil, nil
+		},
+		Caps:         cfg.caps,
+		InsecureAuth: cfg.tls == "",
+		Logger:       log.New(io.Discard, "", 0),
+		DebugWriter:  transcript,
+	}
+	var ln net.Listener
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.tls != "" {
+		var serverTLS *tls.Config
+		s.roots, serverTLS = testCertificate(t)
+		switch cfg.tls {
+		case "implicit":
+			ln = tls.NewListener(ln, serverTLS)
+		case "starttls":
+			opts.TLSConfig = serverTLS
+		}
+	}
+	srv := imapserver.New(opts)
+	s.addr = ln.Addr().String()
+	served := make(chan error, 1)
+	go func() {
+		defer recoverTest(t)
+		served <- srv.Serve(ln)
+	}()
+	t.Cleanup(func() {
+		srv.Close()
+		if err := <-served; err != nil {
+			t.Errorf("imap server: %v", err)
+		}
+	})
+	return s
+}
+
+// testSession wraps a memserver session to refuse copies into one folder,
+// to speak XOAUTH2 the way Gmail does, and to IDLE without losing wakeups:
+// memserver misses mail appended between its "+ idling" and the moment its
+// IDLE goroutine starts listening, and reports it only after DONE.
+type testSession struct {
+	imapserver.SessionIMAP4rev2
+	cfg    serverConfig
+	server *testServer
+	user   string
+}
+
+func (s *testSession) Append(mailbox string, r imap.LiteralReader, options *imap.AppendOptions) (*imap.AppendData, error) {
+	data, err := s.SessionIMAP4rev2.Append(mailbox, r, options)
+	if err == nil {
+		s.server.appended()
+	}
+	return data, err
+}
+
+// Idle writes pending updates, then again after every APPEND, until stop.
+func (s *testSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	for {
+		changes := s.server.changes()
+		if err := s.Poll(w, true); err != nil {
+			return err
+		}
+		select {
+		case <-stop:
+			return nil
+		case <-changes:
+		}
+	}
+}
+
+var _ imapserver.SessionSASL = (*testSession)(nil)
+
+func (s *testSession) Login(username, password string) error {
+	if err := s.SessionIMAP4rev2.Login(username, password); err != nil {
+		return err
+	}
+	s.user = username
+	return nil
+}
+
+func (s *testSession) Close() error {
+	select {
+	case s.server.closed <- s.user:
+	default:
+	}
+	return s.SessionIMAP4rev2.Close()
+}
+
+var errCannotWrite = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot, Text: "folder is read-only"}
+
+func (s *testSession) Copy(numSet imap.NumSet, dest string) (*imap.CopyData, error) {
+	if dest == s.cfg.failCopy {
+		return nil, errCannotWrite
+	}
+	return s.SessionIMAP4rev2.Copy(numSet, dest)
+}
+
+func (s *testSession) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string) error {
+	if dest == s.cfg.failCopy {
+		return errCannotWrite
+	}
+	return s.SessionIMAP4rev2.Move(w, numSet, dest)
+}
+
+func (s *testSession) AuthenticateMechanisms() []string {
+	if s.cfg.token != "" {
+		return []string{"PLAIN", XOAUTH2}
+	}
+	return []string{"PLAIN"}
+}
+
+func (s *testSession) Authenticate(mech string) (sasl.Server, error) {
+	switch mech {
+	case "PLAIN":
+		return sasl.NewPlainServer(func(_, username, password string) error {
+			return s.Login(username, password)
+		}), nil
+	case XOAUTH2:
+		if s.cfg.token != "" {
+			return &xoauth2Server{session: s}, nil
+		}
+	}
+	return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Text: "SASL mechanism not supported"}
+}
+
+// xoauth2Server accepts the configured token; for any other it sends
+// Gmail's error challenge, waits for the empty response, then says NO.
+type xoauth2Server struct {
+	session    *testSession
+	challenged bool
+}
+
+func (x *xoauth2Server) Next(resp []byte) ([]byte, bool, error) {
+	if x.challenged {
+		if len(resp) != 0 {
+			return nil, false, errors.New("xoauth2: want an empty response to the error challenge")
+		}
+		return nil, false, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAuthenticationFailed, Text: "Invalid credentials"}
+	}
+	want := "user=" + testUser + "\x01auth=Bearer " + x.session.cfg.token + "\x01\x01"
+	if string(resp) == want {
+		return nil, true, x.session.Login(testUser, testPassword)
+	}
+	x.challenged = true
+	return []byte(`{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}`), false, nil
+}
+
+// client is a second, independent IMAP client for the test's own checks.
+func (s *testServer) client(t *testing.T) *imapclient.Client {
+	t.Helper()
+	var c *imapclient.Client
+	var err error
+	opts := &imapclient.Options{TLSConfig: &tls.Config{RootCAs: s.roots}}
+	switch s.tls {
+	case "implicit":
+		c, err = imapclient.DialTLS(s.addr, opts)
+	case "starttls":
+		c, err = imapclient.DialStartTLS(s.addr, opts)
+	default:
+		c, err = imapclient.DialInsecure(s.addr, nil)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := c.Login(testUser, testPassword).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// appendMail adds messages to folder.
+func (s *testServer) appendMail(t *testing.T, folder string, raws ...[]byte) {
+	t.Helper()
+	c := s.client(t)
+	defer c.Logout()
+	for _, raw := range raws {
+		cmd := c.Append(folder, int64(len(raw)), nil)
+		if _, err := cmd.Write(raw); err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cmd.Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// stored is a message as another client sees it.
+type stored struct {
+	id    string // Message-ID without angle brackets
+	seen  bool
+	flags []imap.Flag
+}
+
+// folder lists the messages of folder in UID order, without changing them.
+func (s *testServer) folder(t *testing.T, name string) []stored {
+	t.Helper()
+	c := s.client(t)
+	defer c.Logout()
+	data, err := c.Select(name, &imap.SelectOptions{ReadOnly: true}).Wait()
+	if err != nil {
+		t.Fatalf("examine %s: %v", name, err)
+	}
+	if data.NumMessages == 0 {
+		return nil
+	}
+	msgs, err := c.Fetch(imap.SeqSet{{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true, Envelope: true, Flags: true}).Collect()
+	if err != nil {
+		t.Fatalf("fetch %s: %v", name, err)
+	}
+	slices.SortFunc(msgs, func(a, b *imapclient.FetchMessageBuffer) int { return int(a.UID) - int(b.UID) })
+	out := make([]stored, len(msgs))
+	for i, m := range msgs {
+		out[i] = stored{id: m.Envelope.MessageID, seen: slices.Contains(m.Flags, imap.FlagSeen), flags: m.Flags}
+	}
+	return out
+}
+
+// ids lists the Message-IDs of folder in UID order.
+func (s *testServer) ids(t *testing.T, folder string) []string {
+	t.Helper()
+	var ids []string
+	for _, m := range s.folder(t, folder) {
+		ids = append(ids, m.id)
+	}
+	return ids
+}
+
+// testMail is a small valid message; id is its Message-ID.
+func testMail(id, subject, body string) []byte {
+	return []byte("From: Alice <alice@acme.example>\r\n" +
+		"To: support@example.com\r\n" +
+		"Subject: " + subject + "\r\n" +
+		"Date: Mon, 02 Jan 2006 15:04:05 +0000\r\n" +
+		"Message-ID: <" + id + ">\r\n" +
+		"MIME-Version: 1.0\r\n" +
+		"Content-Type: text/plain; charset=utf-8\r\n" +
+		"\r\n" + body + "\r\n")
+}
+
+// recordingDesk is a Receiver that keeps what it was given and decides like
+// a tiny desk: every mail opens a new case, except those it is told to
+// quarantine or to fail on.
+type recordingDesk struct {
+	mu         sync.Mutex
+	got        []desk.Inbound
+	fail       map[string]bool // Message-IDs whose Receive returns an error
+	quarantine map[string]bool // Message-IDs the desk quarantines
+	received   chan string     // each received Message-ID; buffered
+}
+
+var _ Receiver = (*recordingDesk)(nil)
+
+var errDeskDown = errors.New("desk: database unavailable")
+
+func newRecordingDesk() *recordingDesk {
+	return &recordingDesk{fail: map[string]bool{}, quarantine: map[string]bool{}, received: make(chan string, 64)}
+}
+
+func (d *recordingDesk) Receive(ctx context.Context, in *desk.Inbound) (desk.Result, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.fail[in.MessageID] {
+		return desk.Result{}, errDeskDown
+	}
+	d.got = append(d.got, *in)
+	select {
+	case d.received <- in.MessageID:
+	default:
+	}
+	if d.quarantine[in.MessageID] {
+		return desk.Result{Outcome: desk.Quarantined, Reason: "test says so"}, nil
+	}
+	return desk.Result{Outcome: desk.NewCase, Case: int64(len(d.got))}, nil
+}
+
+func (d *recordingDesk) Rehearse(ctx context.Context, in *desk.Inbound) (desk.Result, error) {
+	return desk.Result{Outcome: desk.NewCase}, nil
+}
+
+func (d *recordingDesk) Quarantine(ctx context.Context, raw []byte, mailbox string, uid uint32, reason string) (desk.Result, error) {
+	return d.Receive(ctx, &desk.Inbound{Raw: raw, Mailbox: mailbox, UID: uid, MessageID: "quarantined:" + reason})
+}
+
+// ids lists the Message-IDs received, in order.
+func (d *recordingDesk) ids() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var ids []string
+	for _, in := range d.got {
+		ids = append(ids, in.MessageID)
+	}
+	return ids
+}
+
+// uids lists the UIDs received, in order.
+func (d *recordingDesk) uids() []uint32 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var uids []uint32
+	for _, in := range d.got {
+		uids = append(uids, in.UID)
+	}
+	return uids
+}
+
+// newTestPoller polls s (or addr when set) as testUser into d.
+func newTestPoller(t *testing.T, addr string, d Receiver, maxBytes int64, edit func(*MailboxOptions)) *Poller {
+	t.Helper()
+	o := MailboxOptions{
+		Name: "support", Addr: addr, TLS: "none", Username: testUser, Password: testPassword,
+		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	if edit != nil {
+		edit(&o)
+	}
+	p := NewPoller(o, &Intake{Desk: d, MaxBytes: maxBytes})
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// recoverTest reports a panic in a test goroutine as a test error.
+func recoverTest(t *testing.T) {
+	if v := recover(); v != nil {
+		t.Errorf("panic in test goroutine: %v", v)
+	}
+}
+
+// proxy forwards TCP between the poller and the server; it can cut the
+// server→client stream in the middle of a marker, and drop every connection.
+type proxy struct {
+	t      *testing.T
+	ln     net.Listener
+	target string
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	marker []byte
+	conns  map[net.Conn]bool
+	cuts   int
+}
+
+func startProxy(t *testing.T, target string) *proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{t: t, ln: ln, target: target, conns: map[net.Conn]bool{}}
+	p.wg.Add(1)
+	go p.accept()
+	t.Cleanup(func() {
+		ln.Close()
+		p.dropAll()
+		p.wg.Wait()
+	})
+	return p
+}
+
+func (p *proxy) addr() string { return p.ln.Addr().String() }
+
+// cutAt makes the proxy cut server→client traffic halfway through marker;
+// nil lets everything through.
+func (p *proxy) cutAt(marker string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.marker = []byte(marker)
+	if marker == "" {
+		p.marker = nil
+	}
+}
+
+func (p *proxy) cutCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cuts
+}
+
+// dropAll closes every proxied connection.
+func (p *proxy) dropAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.conns {
+		c.Close()
+	}
+}
+
+func (p *proxy) track(c net.Conn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.conns[c] = true
+}
+
+func (p *proxy) accept() {
+	defer p.wg.Done()
+	defer recoverTest(p.t)
+	for {
+		client, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		server, err := net.Dial("tcp", p.target)
+		if err != nil {
+			client.Close()
+			p.t.Errorf("proxy dial: %v", err)
+			return
+		}
+		p.track(client)
+		p.track(server)
+		p.wg.Add(2)
+		go p.up(client, server)
+		go p.down(server, client)
+	}
+}
+
+// up copies client→server untouched.
+func (p *proxy) up(client, server net.Conn) {
+	defer p.wg.Done()
+	defer recoverTest(p.t)
+	io.Copy(server, client)
+	server.Close()
+	client.Close()
+}
+
+// down copies server→client until the marker shows up.
+func (p *proxy) down(server, client net.Conn) {
+	defer p.wg.Done()
+	defer recoverTest(p.t)
+	defer client.Close()
+	defer server.Close()
+	var seen []byte
+	buf := make([]byte, 4096)
+	for {
+		n, err := server.Read(buf)
+		chunk := buf[:n]
+		if cut, ok := p.cutPoint(&seen, chunk); ok {
+			client.Write(chunk[:cut])
+			return
+		}
+		if _, werr := client.Write(chunk); werr != nil || err != nil {
+			return
+		}
+	}
+}
+
+// cutPoint reports where in chunk to cut, if the marker is complete in seen
+// plus chunk.
+func (p *proxy) cutPoint(seen *[]byte, chunk []byte) (int, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.marker == nil {
+		return 0, false
+	}
+	start := len(*seen)
+	*seen = append(*seen, chunk...)
+	i := bytes.Index(*seen, p.marker)
+	if i < 0 {
+		return 0, false
+	}
+	p.cuts++
+	return max(0, i+len(p.marker)/2-start), true
+}
+
+// padded is body text of about n bytes.
+func padded(n int, word string) string {
+	var b strings.Builder
+	for b.Len() < n {
+		fmt.Fprintf(&b, "%s line %d\r\n", word, b.Len())
+	}
+	return b.String()
+}
+
+// lockedBuffer is a bytes.Buffer for several goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}

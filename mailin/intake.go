@@ -1,0 +1,70 @@
+package mailin
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/postdesk/postdesk/desk"
+)
+
+// Receiver is where intake hands each mail: the desk.
+type Receiver interface {
+	// Receive records the decision for one parsed mail in one transaction.
+	Receive(ctx context.Context, in *desk.Inbound) (desk.Result, error)
+	// Rehearse decides like Receive and records nothing.
+	Rehearse(ctx context.Context, in *desk.Inbound) (desk.Result, error)
+	// Quarantine keeps raw bytes that could not be read as mail.
+	Quarantine(ctx context.Context, raw []byte, mailbox string, uid uint32, reason string) (desk.Result, error)
+}
+
+var _ Receiver = (*desk.Desk)(nil)
+
+// Intake turns raw messages into desk decisions: the size gate, parsing,
+// classification, then the desk. It is shared by IMAP intake and `ingest`.
+type Intake struct {
+	// Desk receives every message.
+	Desk Receiver
+	// Route is the case type of new cases from this source ("" = technical).
+	Route string
+	// MaxBytes is the largest message accepted; 0 = 25 MiB. A larger one is
+	// quarantined, not parsed.
+	MaxBytes int64
+	// DryRun decides without recording anything.
+	DryRun bool
+}
+
+// Process takes one raw message from mailbox (uid 0 for files) through the
+// pipeline. An error means nothing was recorded: the message must stay
+// where it is and be tried again. Unreadable mail is not an error: it is
+// quarantined with its raw bytes.
+func (it *Intake) Process(ctx context.Context, raw []byte, mailbox string, uid uint32) (desk.Result, error) {
+	if limit := it.maxBytes(); int64(len(raw)) > limit {
+		return it.quarantine(ctx, raw, mailbox, uid, fmt.Sprintf("larger than %d bytes", limit))
+	}
+	m, err := Parse(raw)
+	if err != nil {
+		return it.quarantine(ctx, raw, mailbox, uid, "unreadable: "+err.Error())
+	}
+	m.Mailbox, m.UID, m.Route = mailbox, uid, it.Route
+	if it.DryRun {
+		return it.Desk.Rehearse(ctx, &m.Inbound)
+	}
+	return it.Desk.Receive(ctx, &m.Inbound)
+}
+
+// Limit is the largest message Process accepts.
+func (it *Intake) Limit() int64 { return it.maxBytes() }
+
+func (it *Intake) maxBytes() int64 {
+	if it.MaxBytes > 0 {
+		return it.MaxBytes
+	}
+	return 25 << 20
+}
+
+func (it *Intake) quarantine(ctx context.Context, raw []byte, mailbox string, uid uint32, reason string) (desk.Result, error) {
+	if it.DryRun {
+		return desk.Result{Outcome: desk.Quarantined, Reason: reason}, nil
+	}
+	return it.Desk.Quarantine(ctx, raw, mailbox, uid, reason)
+}

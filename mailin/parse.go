@@ -1,0 +1,603 @@
+package mailin
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/mail"
+	"net/textproto"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/jhillyerd/enmime/v2"
+	"github.com/jhillyerd/enmime/v2/mediatype"
+	"github.com/microcosm-cc/bluemonday"
+
+	"github.com/postdesk/postdesk/desk"
+)
+
+// ErrNoMessage is returned by Parse when the input holds nothing that can be
+// read as a mail: no header field and no body.
+var ErrNoMessage = errors.New("no message")
+
+// errPanic marks an error Parse made from a recovered panic; tests look for
+// it, since a panic is always a bug to fix.
+var errPanic = errors.New("panic")
+
+// Message is one parsed inbound mail.
+type Message struct {
+	desk.Inbound
+	// Defects lists what the parser had to repair (enmime errors/warnings), for logs.
+	Defects []string
+}
+
+// parser is configured to keep going on every defect it can repair: a
+// malformed child part is skipped (and reported) instead of failing the
+// message, partial content of a damaged part is kept, a multipart without a
+// boundary is read as a single part. It is never modified after init.
+var parser = enmime.NewParser(
+	enmime.SkipMalformedParts(true),
+	enmime.MultipartWOBoundaryAsSinglePart(true),
+	enmime.StripMediaTypeInvalidCharacters(true),
+	enmime.SetReadPartErrorPolicy(func(*enmime.Part, error) bool { return true }),
+)
+
+// htmlPolicy is bluemonday's policy for user generated content, plus cid:
+// URLs so that inline images stay linked to their parts (a cid: URL names a
+// part of the same message and cannot fetch anything). Policies are safe
+// for concurrent use once built.
+var htmlPolicy = func() *bluemonday.Policy {
+	p := bluemonday.UGCPolicy()
+	p.AllowURLSchemes("cid")
+	return p
+}()
+
+// Parse parses raw bytes with enmime (github.com/jhillyerd/enmime/v2) into a
+// Message. It returns an error only when nothing usable can be read (then
+// the caller quarantines the raw bytes). Raw is kept in m.Raw (the same
+// slice, not copied).
+//
+// A leading UTF-8 byte order mark and a leading mbox "From " line are
+// skipped. When enmime cannot read the MIME structure at all, the header is
+// read on its own and the rest is kept as plain text, with a defect saying
+// so. Parse never panics: a panic is turned into an error.
+func Parse(raw []byte) (m *Message, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			m, err = nil, fmt.Errorf("parse message: %w: %v", errPanic, r)
+		}
+	}()
+	body, junk := skipPrefix(raw)
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, fmt.Errorf("parse message: %w", ErrNoMessage)
+	}
+	var defects []string
+	if junk > 0 {
+		defects = append(defects, fmt.Sprintf("skipped %d leading lines that are not header fields", junk))
+	}
+	env, readErr := readEnvelope(body)
+	if readErr != nil {
+		env, err = headerOnlyEnvelope(body)
+		if err != nil {
+			return nil, fmt.Errorf("parse message: %v; %w", readErr, err)
+		}
+		defects = append(defects, strings.ToValidUTF8("MIME structure unreadable, body kept as text: "+readErr.Error(), "\uFFFD"))
+	}
+	for _, e := range env.Errors {
+		defects = append(defects, strings.ToValidUTF8(e.Error(), "\uFFFD"))
+	}
+	m = &Message{Defects: defects}
+	m.Raw = raw
+	cs := messageCharset(env)
+	fillHeader(&m.Inbound, env.Root.Header, cs, &m.Defects)
+	m.Text = cleanText(joinText(env.Text, untypedText(env, cs)))
+	if env.HTML != "" {
+		m.HTML = strings.ToValidUTF8(htmlPolicy.Sanitize(env.HTML), "\uFFFD")
+	}
+	m.Attachments = attachments(env, cs)
+	m.Machine, m.Bounce = classify(env, m.From, m.Subject, m.ReturnPath)
+	return m, nil
+}
+
+// untypedText returns the text of the leaf parts that have no Content-Type
+// and are not attachments: text/plain by default (RFC 2045 §5.2), but
+// enmime leaves them out of the body.
+func untypedText(env *enmime.Envelope, cs string) string {
+	if env.Root.FirstChild == nil {
+		return ""
+	}
+	var text string
+	for _, p := range env.Root.DepthMatchAll(isUntypedText) {
+		text = joinText(text, decode8bit(string(p.Content), cs))
+	}
+	return text
+}
+
+// isUntypedText matches a leaf part without Content-Type that is body text.
+func isUntypedText(p *enmime.Part) bool {
+	return p.ContentType == "" && p.FirstChild == nil && p.FileName == "" && p.Disposition != "attachment"
+}
+
+// joinText appends b to a with a line break.
+func joinText(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return strings.TrimRight(a, "\r\n") + "\n\n" + b
+}
+
+// maxJunkLines is how many leading lines that are not header fields
+// skipPrefix drops to reach the header.
+const maxJunkLines = 3
+
+// skipPrefix skips a UTF-8 byte order mark, an mbox "From " separator line
+// (RFC 4155) and up to maxJunkLines other lines that are not header fields
+// (a "---- Original email message ----" banner), none of which are part of
+// the message. skipped counts the junk lines.
+func skipPrefix(raw []byte) (body []byte, skipped int) {
+	b := bytes.TrimPrefix(raw, []byte("\xEF\xBB\xBF"))
+	if isMboxFromLine(b) {
+		b = skipLine(b)
+	}
+	rest := b
+	for n := 0; n < maxJunkLines && len(rest) > 0; n++ {
+		if isFieldLine(rest) {
+			return rest, n
+		}
+		if rest[0] == '\r' || rest[0] == '\n' {
+			break // the header ends before any field: keep what there is
+		}
+		rest = skipLine(rest)
+	}
+	return b, 0
+}
+
+// isMboxFromLine reports whether b starts with an mbox separator "From
+// sender date", not with a From field written "From : sender" (obsolete
+// syntax allows white space before the colon).
+func isMboxFromLine(b []byte) bool {
+	if !bytes.HasPrefix(b, []byte("From ")) {
+		return false
+	}
+	rest := bytes.TrimLeft(b[len("From "):], " \t")
+	return len(rest) > 0 && rest[0] != ':'
+}
+
+// skipLine returns b after its first line.
+func skipLine(b []byte) []byte {
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		return b[i+1:]
+	}
+	return nil
+}
+
+// isFieldLine reports whether b starts with a header field: a name of
+// printable ASCII other than ':', optional white space (RFC 5322 §4.5.3
+// obsolete syntax), then ':'.
+func isFieldLine(b []byte) bool {
+	name := true
+	for i, c := range b {
+		switch {
+		case c == ':':
+			return i > 0
+		case c == ' ' || c == '\t':
+			if i == 0 {
+				return false
+			}
+			name = false
+		case c < ' ' || c >= 0x7F || !name:
+			return false
+		}
+	}
+	return false
+}
+
+// readEnvelope runs enmime, turning a panic inside it into an error so that
+// the header-only fallback still gets a chance.
+func readEnvelope(body []byte) (env *enmime.Envelope, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			env, err = nil, fmt.Errorf("enmime: %w: %v", errPanic, r)
+		}
+	}()
+	return parser.ReadEnvelope(bytes.NewReader(body))
+}
+
+// defectList collects header defects reported by enmime.ReadHeader.
+type defectList []string
+
+func (d *defectList) AddError(name, format string, args ...any) {
+	*d = append(*d, "[E] "+name+": "+fmt.Sprintf(format, args...))
+}
+
+func (d *defectList) AddWarning(name, format string, args ...any) {
+	*d = append(*d, "[W] "+name+": "+fmt.Sprintf(format, args...))
+}
+
+// headerOnlyEnvelope reads the header block and keeps everything after it
+// as the text body. It fails only when there is no header field at all.
+func headerOnlyEnvelope(body []byte) (*enmime.Envelope, error) {
+	var defects defectList
+	br := bufio.NewReader(bytes.NewReader(body))
+	h, err := enmime.ReadHeader(br, &defects)
+	if err != nil {
+		return nil, fmt.Errorf("read header: %w", err)
+	}
+	if len(h) == 0 {
+		return nil, fmt.Errorf("read header: %w", ErrNoMessage)
+	}
+	var rest bytes.Buffer
+	_, _ = rest.ReadFrom(br) // reading from a bytes.Reader cannot fail
+	root := &enmime.Part{PartID: "0", Header: h, ContentType: "text/plain"}
+	return &enmime.Envelope{Root: root, Text: rest.String()}, nil
+}
+
+// fillHeader sets the header fields of in from the top-level header h;
+// cs is the charset declared for the text.
+func fillHeader(in *desk.Inbound, h textproto.MIMEHeader, cs string, defects *[]string) {
+	from, fromOK := fromAddress(h, cs)
+	in.From, in.FromName = from.Address, from.Name
+	to, toOK := parseAddressList(headerValue(h, "To"), cs)
+	cc, ccOK := parseAddressList(headerValue(h, "Cc"), cs)
+	replyTo, rtOK := parseAddressList(headerValue(h, "Reply-To"), cs)
+	for name, ok := range map[string]bool{"From": fromOK, "To": toOK, "Cc": ccOK, "Reply-To": rtOK} {
+		if !ok {
+			*defects = append(*defects, name+" header unparsable, addresses extracted tolerantly")
+		}
+	}
+	in.To, in.Cc, in.ReplyTo = addrSpecs(to), addrSpecs(cc), addrSpecs(replyTo)
+	in.ReturnPath = returnPath(h)
+	in.Subject = decodeSubject(headerValue(h, "Subject"), cs)
+	in.Date = parseDate(headerValue(h, "Date"))
+	if ids := parseMsgIDs(headerValue(h, "Message-Id")); len(ids) > 0 {
+		in.MessageID = ids[0]
+	}
+	in.InReplyTo = parseMsgIDs(headerValue(h, "In-Reply-To"))
+	in.References = parseMsgIDs(headerValue(h, "References"))
+	in.ContentLanguage = cleanLine(decode8bit(headerValue(h, "Content-Language"), cs))
+}
+
+// fromAddress returns the first mailbox of the first From field that holds
+// one (some mailers write a broken From field before a good one). There is
+// no fallback to Sender or Reply-To: the desk identifies people by From.
+func fromAddress(h textproto.MIMEHeader, cs string) (address, bool) {
+	allOK := true
+	for _, v := range headerValues(h, "From") {
+		addrs, ok := parseAddressList(v, cs)
+		allOK = allOK && ok
+		if len(addrs) > 0 {
+			return addrs[0], allOK
+		}
+	}
+	return address{}, allOK
+}
+
+// headerValues returns every value of the named field, matching the name
+// case-insensitively.
+func headerValues(h textproto.MIMEHeader, name string) []string {
+	if v := h.Values(name); len(v) > 0 {
+		return v
+	}
+	for k, v := range h {
+		if len(v) > 0 && strings.EqualFold(strings.TrimSpace(k), name) {
+			return v
+		}
+	}
+	return nil
+}
+
+// headerValue returns the first value of the named field. Field names are
+// matched case-insensitively even when enmime could not canonicalise them.
+func headerValue(h textproto.MIMEHeader, name string) string {
+	if v := headerValues(h, name); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// hasHeader reports whether the named field is present, even if empty.
+func hasHeader(h textproto.MIMEHeader, name string) bool {
+	return len(headerValues(h, name)) > 0
+}
+
+// messageCharset is the charset the sender declared for the text: the top
+// level Content-Type's, else the first text part's. It is the best guess for
+// raw 8-bit bytes in header fields, which RFC 5322 does not allow but
+// old mailers send.
+func messageCharset(env *enmime.Envelope) string {
+	if cs := charsetParam(headerValue(env.Root.Header, "Content-Type")); cs != "" {
+		return cs
+	}
+	p := env.Root.DepthMatchFirst(func(p *enmime.Part) bool {
+		return strings.HasPrefix(p.ContentType, "text/") && charsetParam(headerValue(p.Header, "Content-Type")) != ""
+	})
+	if p == nil {
+		return ""
+	}
+	return charsetParam(headerValue(p.Header, "Content-Type"))
+}
+
+// charsetParam extracts the charset parameter of a Content-Type value.
+func charsetParam(ct string) string {
+	_, params, _, err := mediatype.Parse(ct)
+	if err != nil {
+		return ""
+	}
+	return strings.Trim(strings.TrimSpace(params["charset"]), `"'`)
+}
+
+// decodeSubject decodes, unfolds and cleans a Subject field.
+func decodeSubject(raw, cs string) string {
+	return cleanLine(decodeWords(decode8bit(raw, cs)))
+}
+
+// cleanLine makes s one line of valid UTF-8: every control character
+// (CR, LF, TAB, other C0, DEL, C1) becomes a space, the ends are trimmed.
+func cleanLine(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.TrimSpace(s)
+}
+
+// cleanText turns a decoded body into valid UTF-8 with LF line ends and no
+// NUL bytes.
+func cleanText(s string) string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = strings.ReplaceAll(s, "\r", "\n")
+	s = strings.ReplaceAll(s, "\x00", "")
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// returnPath reads the Return-Path field (RFC 5321 §4.4): "<>" for a null
+// reverse path ("<>" or "< >"), else the addr-spec, "" when absent.
+func returnPath(h textproto.MIMEHeader) string {
+	if !hasHeader(h, "Return-Path") {
+		return ""
+	}
+	v := strings.TrimSpace(headerValue(h, "Return-Path"))
+	inner := strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(v, "<"), ">"))
+	if inner == "" {
+		return "<>"
+	}
+	if addrs, _ := parseAddressList(v, ""); len(addrs) > 0 {
+		return addrs[0].Address
+	}
+	return cleanLine(inner)
+}
+
+// dateLayouts are tried after net/mail's own parser, for the forms mailers
+// get wrong.
+var dateLayouts = []string{
+	"Mon, 2 Jan 2006 15:04 -0700", "Mon, 2 Jan 2006 15:04:05", "2 Jan 2006 15:04:05",
+	"Mon, 2 January 2006 15:04:05 -0700", "Mon Jan 2 15:04:05 2006", "Mon Jan 2 15:04:05 MST 2006",
+	"2006-01-02T15:04:05Z07:00", "2006-01-02 15:04:05 -0700", "2006-01-02 15:04:05",
+}
+
+// parseDate reads a Date field tolerantly; it returns the zero time when no
+// date can be read. Comments are dropped and trailing words that are not
+// part of a date (a glued Received field, a zone name) are cut off.
+func parseDate(s string) time.Time {
+	fields := strings.Fields(strings.ReplaceAll(stripComments(strings.ToValidUTF8(s, "")), ",", ", "))
+	if len(fields) > 12 {
+		fields = fields[:12]
+	}
+	for n := len(fields); n >= 1; n-- {
+		v := strings.ReplaceAll(strings.Join(fields[:n], " "), " ,", ",")
+		if t, err := mail.ParseDate(v); err == nil {
+			return t
+		}
+		for _, layout := range dateLayouts {
+			if t, err := time.Parse(layout, v); err == nil {
+				return t
+			}
+		}
+	}
+	return time.Time{}
+}
+
+// parseMsgIDs extracts the message identifiers of a Message-ID,
+// In-Reply-To or References field (RFC 5322 §3.6.4), without angle brackets
+// and white space, in order, without repeats. Text outside angle brackets
+// (comments, phrases) is ignored; a field without any angle bracket is read
+// as white-space or comma separated identifiers.
+//
+// TODO(lead): switch to threading.ParseMessageIDs once that package builds.
+func parseMsgIDs(s string) []string {
+	s = stripComments(strings.ToValidUTF8(s, ""))
+	var ids []string
+	seen := map[string]bool{}
+	add := func(id string) {
+		id = strings.Map(func(r rune) rune {
+			if unicode.IsSpace(r) || unicode.IsControl(r) {
+				return -1
+			}
+			return r
+		}, id)
+		id = strings.Trim(id, "<>")
+		if id != "" && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	if !strings.Contains(s, "<") {
+		for _, f := range strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || r == ',' }) {
+			add(f)
+		}
+		return ids
+	}
+	for {
+		i := strings.IndexByte(s, '<')
+		if i < 0 {
+			break
+		}
+		s = s[i+1:]
+		j := strings.IndexAny(s, "<>")
+		if j < 0 {
+			add(s)
+			break
+		}
+		add(s[:j])
+		if s[j] == '>' {
+			j++
+		}
+		s = s[j:]
+	}
+	return ids
+}
+
+// attachments collects the files of the message: enmime's attachments and
+// inlines, the other leaf parts it did not take as body (unnamed inline
+// images of multipart/related, attached messages, parts without a
+// Content-Type), and HTML parts after the HTML body (Apple Mail splits
+// HTML around inline images). Body text parts and the machinery of
+// reports (delivery-status, disposition and feedback fields) are not files.
+func attachments(env *enmime.Envelope, cs string) []desk.Attachment {
+	seen := map[*enmime.Part]bool{}
+	var out []desk.Attachment
+	add := func(p *enmime.Part) {
+		if p == nil || seen[p] || !isFilePart(p) {
+			return
+		}
+		seen[p] = true
+		out = append(out, attachment(p, env.HTML, cs))
+	}
+	for _, p := range env.Attachments {
+		add(p)
+	}
+	for _, p := range env.Inlines {
+		add(p)
+	}
+	for _, p := range env.OtherParts {
+		add(p)
+	}
+	if env.Root.FirstChild != nil {
+		body := env.Root.DepthMatchFirst(isHTMLBody)
+		for _, p := range env.Root.DepthMatchAll(isHTMLBody) {
+			if p != body && p.FirstChild == nil && !seen[p] {
+				seen[p] = true
+				out = append(out, attachment(p, env.HTML, cs))
+			}
+		}
+	}
+	return out
+}
+
+// isHTMLBody matches the parts enmime considers for the HTML body.
+func isHTMLBody(p *enmime.Part) bool {
+	return p.ContentType == "text/html" && p.Disposition != "attachment"
+}
+
+// reportParts are the machine-readable parts of reports; classify reads
+// them, they are not files for a case.
+var reportParts = map[string]bool{
+	"message/delivery-status": true, "message/global-delivery-status": true,
+	"message/disposition-notification": true, "message/global-disposition-notification": true,
+	"message/feedback-report": true,
+}
+
+// isFilePart reports whether p is a file rather than a body, a container or
+// report machinery.
+func isFilePart(p *enmime.Part) bool {
+	ct := strings.ToLower(p.ContentType)
+	switch {
+	case strings.HasPrefix(ct, "multipart/"):
+		return false
+	case reportParts[ct] && p.FileName == "":
+		return false
+	case isUntypedText(p):
+		return false
+	case (ct == "text/plain" || ct == "text/html") && p.FileName == "" && !strings.EqualFold(p.Disposition, "attachment"):
+		return false // a body part that enmime also listed as inline
+	}
+	return true
+}
+
+// isMessagePart reports whether ct is an attached message.
+func isMessagePart(ct string) bool {
+	ct = strings.ToLower(ct)
+	return ct == "message/rfc822" || ct == "message/global"
+}
+
+// attachment converts one part. A part without a file name is named after
+// its attached message's Subject ("<Subject>.eml"), else after its
+// Content-ID when that looks like a file name (Outlook's
+// "image001.jpg@01CDB132.D8A510F0" gives "image001.jpg"), else after its
+// type (SafeFilename). Raw 8-bit bytes in a
+// file name are decoded like those of header fields.
+func attachment(p *enmime.Part, html, cs string) desk.Attachment {
+	declared := strings.ToLower(strings.TrimSpace(p.ContentType))
+	cid := contentID(headerValue(p.Header, "Content-Id"))
+	name := decodeWords(decode8bit(p.FileName, cs))
+	if name == "" && isMessagePart(declared) {
+		if subj := innerSubject(p.Content); subj != "" {
+			name = strings.NewReplacer("/", "_", `\`, "_").Replace(subj) + ".eml"
+		}
+	}
+	if local, _, _ := strings.Cut(cid, "@"); name == "" && cidFilename.MatchString(local) {
+		name = local
+	}
+	a := desk.Attachment{
+		Filename:    SafeFilename(name, declared),
+		ContentType: declared,
+		ContentID:   cid,
+		Data:        p.Content,
+	}
+	if a.ContentType == "" || a.ContentType == "application/octet-stream" {
+		a.ContentType, _, _ = strings.Cut(http.DetectContentType(p.Content), ";")
+	}
+	a.Inline = cid != "" && !strings.EqualFold(p.Disposition, "attachment") && cidReferenced(html, cid)
+	return a
+}
+
+// cidFilename matches the local part of a Content-ID that is a file name
+// with an extension.
+var cidFilename = regexp.MustCompile(`^[^/\\]+\.[A-Za-z][A-Za-z0-9]{1,4}$`)
+
+// contentID returns a Content-ID without angle brackets and white space.
+func contentID(v string) string {
+	v = strings.TrimSpace(strings.ToValidUTF8(v, ""))
+	v = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(v, "<"), ">"))
+	return cleanLine(v)
+}
+
+// cidReferenced reports whether html links to the part with Content-ID id
+// through a cid: URL (RFC 2392), written plainly or URL-encoded.
+func cidReferenced(html, id string) bool {
+	lower := strings.ToLower(html)
+	for _, form := range []string{id, url.PathEscape(id), url.QueryEscape(id)} {
+		if strings.Contains(lower, "cid:"+strings.ToLower(form)) {
+			return true
+		}
+	}
+	return false
+}
+
+// innerSubject returns the decoded Subject of an attached message.
+func innerSubject(raw []byte) string {
+	h := readHeaderBlock(raw)
+	return decodeSubject(headerValue(h, "Subject"), charsetParam(headerValue(h, "Content-Type")))
+}
+
+// readHeaderBlock reads the header of an attached message or header part;
+// nil when there is none.
+func readHeaderBlock(raw []byte) textproto.MIMEHeader {
+	var defects defectList
+	h, err := enmime.ReadHeader(bufio.NewReader(bytes.NewReader(raw)), &defects)
+	if err != nil {
+		return nil
+	}
+	return h
+}

@@ -1,0 +1,71 @@
+package mailin
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/emersion/go-sasl"
+)
+
+// XOAUTH2 is the name of the SASL mechanism Gmail and Microsoft 365 use for
+// OAuth 2.0 bearer tokens. It predates, and differs from, OAUTHBEARER
+// (RFC 7628), the only OAuth mechanism go-sasl implements.
+const XOAUTH2 = "XOAUTH2"
+
+// XOAUTH2Error is the JSON object a server sends as a challenge when it
+// refuses a token, e.g. {"status":"401","schemes":"bearer","scope":"..."}.
+type XOAUTH2Error struct {
+	Status  string `json:"status"`
+	Schemes string `json:"schemes"`
+	Scope   string `json:"scope"`
+}
+
+// Error implements error. It never includes the token.
+func (e *XOAUTH2Error) Error() string {
+	msg := "xoauth2: token refused, status " + e.Status
+	if e.Scope != "" {
+		msg += ", scope " + e.Scope
+	}
+	return msg
+}
+
+// NewXOAUTH2Client returns a SASL client that authenticates username with an
+// OAuth 2.0 bearer token. When the server refuses the token it sends an error
+// challenge; the client answers it with an empty response, as the mechanism
+// requires, so that the server ends the exchange with a NO. The connection
+// should then be closed.
+func NewXOAUTH2Client(username, token string) sasl.Client {
+	return &xoauth2Client{username: username, token: token}
+}
+
+type xoauth2Client struct {
+	username, token string
+	// refusal is what the server said in its error challenge, if it sent one.
+	refusal *XOAUTH2Error
+}
+
+var _ sasl.Client = (*xoauth2Client)(nil)
+
+var errXOAUTH2Separator = errors.New("xoauth2: username or token contains a ^A byte")
+
+// Start returns the initial response
+// "user=" USER ^A "auth=Bearer " TOKEN ^A ^A.
+func (c *xoauth2Client) Start() (mech string, ir []byte, err error) {
+	if strings.ContainsRune(c.username, '\x01') || strings.ContainsRune(c.token, '\x01') {
+		return "", nil, errXOAUTH2Separator
+	}
+	return XOAUTH2, []byte("user=" + c.username + "\x01auth=Bearer " + c.token + "\x01\x01"), nil
+}
+
+// Next handles the only challenge XOAUTH2 has, the server's error report: it
+// records it and answers with the empty response that ends the exchange.
+func (c *xoauth2Client) Next(challenge []byte) ([]byte, error) {
+	refusal := &XOAUTH2Error{}
+	if err := json.Unmarshal(challenge, refusal); err != nil || refusal.Status == "" {
+		refusal = &XOAUTH2Error{Status: fmt.Sprintf("unreadable challenge of %d bytes", len(challenge))}
+	}
+	c.refusal = refusal
+	return []byte{}, nil
+}

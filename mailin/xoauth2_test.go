@@ -1,0 +1,105 @@
+package mailin
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestXOAUTH2ClientStart(t *testing.T) {
+	tests := []struct {
+		name, user, token string
+		want              string
+		err               error
+	}{
+		{"initial response carries user and bearer token", "support@example.com", "ya29.token",
+			"user=support@example.com\x01auth=Bearer ya29.token\x01\x01", nil},
+		{"a ^A in the token is refused", "support@example.com", "bad\x01token", "", errXOAUTH2Separator},
+		{"a ^A in the username is refused", "a\x01b", "token", "", errXOAUTH2Separator},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mech, ir, err := NewXOAUTH2Client(tt.user, tt.token).Start()
+			if !errors.Is(err, tt.err) {
+				t.Fatalf("Start error = %v, want %v", err, tt.err)
+			}
+			if err != nil {
+				return
+			}
+			if mech != XOAUTH2 || string(ir) != tt.want {
+				t.Errorf("Start = %q, %q; want %q, %q", mech, ir, XOAUTH2, tt.want)
+			}
+		})
+	}
+}
+
+func TestXOAUTH2ClientAnswersErrorChallenge(t *testing.T) {
+	tests := []struct {
+		name      string
+		challenge string
+		status    string
+	}{
+		{"JSON error is recorded", `{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}`, "401"},
+		{"unreadable challenge is recorded as such", `not json`, "unreadable challenge of 8 bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &xoauth2Client{username: "u", token: "secret-token"}
+			resp, err := c.Next([]byte(tt.challenge))
+			if err != nil || resp == nil || len(resp) != 0 {
+				t.Fatalf("Next = %q, %v; want an empty, non-nil response", resp, err)
+			}
+			if c.refusal == nil || c.refusal.Status != tt.status {
+				t.Fatalf("refusal = %+v, want status %q", c.refusal, tt.status)
+			}
+			if strings.Contains(c.refusal.Error(), "secret-token") {
+				t.Errorf("refusal %q shows the token", c.refusal)
+			}
+		})
+	}
+}
+
+func TestXOAUTH2Poller(t *testing.T) {
+	const good = "good-token"
+	tests := []struct {
+		name   string
+		token  func(context.Context) (string, error)
+		status string // the refusal's status; "" when login succeeds
+	}{
+		{"a valid token logs in", func(context.Context) (string, error) { return good, nil }, ""},
+		{"a refused token fails with the server's status", func(context.Context) (string, error) { return "stale-token", nil }, "401"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := testContext(t)
+			s := startServer(t, serverConfig{token: good})
+			s.appendMail(t, "INBOX", testMail("a@acme.example", "one", "x"))
+			waitFor(t, ctx, s.closed, func(user string) bool { return user == testUser }) // appendMail's session
+			d := newRecordingDesk()
+			p := newTestPoller(t, s.addr, d, 0, func(o *MailboxOptions) {
+				o.Password, o.Token = "", tt.token
+			})
+			n, err := p.PollOnce(ctx)
+			if tt.status == "" {
+				if err != nil || n != 1 {
+					t.Fatalf("PollOnce = %d, %v; want 1, nil", n, err)
+				}
+				return
+			}
+			var refusal *XOAUTH2Error
+			if !errors.As(err, &refusal) || refusal.Status != tt.status {
+				t.Fatalf("PollOnce error = %v, want an XOAUTH2Error with status %s", err, tt.status)
+			}
+			if strings.Contains(err.Error(), "stale-token") {
+				t.Errorf("error %q shows the token", err)
+			}
+			// The poller hangs up after the failed exchange: the server
+			// ends the session, which never logged in.
+			if user := waitFor(t, ctx, s.closed, func(string) bool { return true }); user != "" {
+				t.Errorf("closed session belonged to %q, want a session that never logged in", user)
+			}
+			checkEqual(t, "desk got", d.ids(), nil)
+		})
+	}
+}

@@ -1,0 +1,239 @@
+package mailout
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"mime"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/wneessen/go-mail"
+
+	"github.com/postdesk/postdesk/store"
+	"github.com/postdesk/postdesk/templates"
+)
+
+// Our own header fields.
+const (
+	// headerLoop marks mail we sent; mailin drops inbound mail carrying it.
+	headerLoop mail.Header = "X-Postdesk-Loop"
+	// headerAutoSubmitted is RFC 3834 §5.
+	headerAutoSubmitted mail.Header = "Auto-Submitted"
+)
+
+// permanentError is a row that can never be sent as it is: a bad address, a
+// template that does not render, a missing attachment.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+func permanent(format string, args ...any) error {
+	return &permanentError{fmt.Errorf(format, args...)}
+}
+
+// message is one built mail: its envelope and its exact bytes.
+type message struct {
+	rcpts []string
+	raw   []byte
+}
+
+// Build renders one outbox row into the exact bytes that would be sent
+// (deterministic for a fixed clock and Boundary).
+func (s *Sender) Build(ctx context.Context, it *store.OutboxItem) ([]byte, error) {
+	m, err := s.build(ctx, it, s.o.Now())
+	if err != nil {
+		return nil, err
+	}
+	return m.raw, nil
+}
+
+func (s *Sender) build(ctx context.Context, it *store.OutboxItem, now time.Time) (*message, error) {
+	rcpts, to, cc, err := recipients(it.To, it.Cc)
+	if err != nil {
+		return nil, &permanentError{err}
+	}
+	if !validID(it.MessageID) {
+		return nil, permanent("bad Message-ID %q", it.MessageID)
+	}
+	lang := s.o.Templates.Resolve(it.Lang, it.Kind)
+	subject, body, err := s.o.Templates.Render(lang, it.Kind, s.view(it.Notice))
+	if err != nil {
+		return nil, &permanentError{err}
+	}
+
+	opts := []mail.MsgOption{mail.WithNoDefaultUserAgent()}
+	if s.o.Boundary != "" {
+		opts = append(opts, mail.WithBoundary(s.o.Boundary))
+	}
+	m := mail.NewMsg(opts...)
+	if err := m.FromFormat(s.o.Name, s.o.From); err != nil {
+		return nil, permanent("from: %w", err)
+	}
+	if err := m.ReplyTo(s.o.From); err != nil {
+		return nil, permanent("reply-to: %w", err)
+	}
+	if len(to) > 0 {
+		if err := m.To(to...); err != nil {
+			return nil, permanent("to: %w", err)
+		}
+	}
+	if len(cc) > 0 {
+		if err := m.Cc(cc...); err != nil {
+			return nil, permanent("cc: %w", err)
+		}
+	}
+	m.Subject(oneLine(subject)) // the template cleaned it; a header is too important to trust that
+	m.SetDateWithValue(now)
+	m.SetMessageIDWithValue(it.MessageID) // adds the angle brackets
+	if id := threadID(it.InReplyTo); id != "" {
+		m.SetGenHeader(mail.HeaderInReplyTo, id)
+	}
+	if refs := threadIDs(it.References); refs != "" {
+		m.SetGenHeader(mail.HeaderReferences, refs)
+	}
+	m.SetGenHeader(mail.HeaderContentLang, lang)
+	m.SetGenHeader(headerLoop, s.o.From)
+	m.SetGenHeader(mail.HeaderXAutoResponseSuppress, "All")
+	if v := autoSubmitted(it.Kind); v != "" {
+		m.SetGenHeader(headerAutoSubmitted, v)
+	}
+	m.SetBodyString(mail.TypeTextPlain, body)
+	if err := s.attach(ctx, m, it.Notice.Attachments); err != nil {
+		return nil, err
+	}
+
+	var b bytes.Buffer
+	if _, err := m.WriteTo(&b); err != nil {
+		return nil, permanent("write message: %w", err)
+	}
+	return &message{rcpts: rcpts, raw: b.Bytes()}, nil
+}
+
+// autoSubmitted is the Auto-Submitted value for a kind of mail (RFC 3834
+// §5): the desk's automatic answers are "auto-replied", alerts to the
+// support team "auto-generated", and an agent's reply, written by a person,
+// carries none.
+func autoSubmitted(kind string) string {
+	switch kind {
+	case store.MailReply:
+		return ""
+	case store.MailAlert:
+		return "auto-generated"
+	default:
+		return "auto-replied"
+	}
+}
+
+// view is what the templates see of a row.
+func (s *Sender) view(n store.Notice) templates.View {
+	v := templates.View{
+		Case: n.Case, Tag: n.Tag, Subject: n.Subject, Status: n.Status, Severity: n.Severity,
+		Type: n.Type, Service: n.Service, Requester: n.Requester, FirstResponseDue: n.FirstResponseDue,
+		ContactsAdded: n.ContactsAdded, Author: n.Author, Resolution: n.Resolution, Reason: n.Reason,
+		// The agent's text, without blank lines or spaces around it.
+		Body:        strings.TrimLeft(strings.TrimRightFunc(n.Body, unicode.IsSpace), "\r\n"),
+		DeskName:    s.o.Name,
+		DeskAddress: s.o.From,
+	}
+	if v.DeskName == "" {
+		v.DeskName = s.o.From
+	}
+	for _, r := range n.ContactsRefused {
+		v.ContactsRefused = append(v.ContactsRefused, templates.Refusal{Address: r.Address, Reason: r.Reason})
+	}
+	for _, r := range n.Rejected {
+		v.Rejected = append(v.Rejected, templates.File{Filename: r.Filename, Size: r.Size, Reason: r.Reason})
+	}
+	for _, a := range n.Attachments {
+		v.Attachments = append(v.Attachments, templates.File{Filename: a.Filename, ContentType: a.ContentType, Size: a.Size})
+	}
+	return v
+}
+
+// attach adds the files of a reply, read from the store by digest. A file
+// the store does not have fails the row; any other read error is the
+// database's and fails the flush.
+func (s *Sender) attach(ctx context.Context, m *mail.Msg, files []store.Attachment) error {
+	for _, a := range files {
+		data, err := s.db.AttachmentData(ctx, a.SHA256)
+		if errors.Is(err, store.ErrNotFound) {
+			return permanent("attachment %q: %w", a.Filename, err)
+		}
+		if err != nil {
+			return fmt.Errorf("attachment %q: %w", a.Filename, err)
+		}
+		name := oneLine(a.Filename)
+		if name == "" {
+			name = "attachment"
+		}
+		err = m.AttachReader(name, bytes.NewReader(data), mail.WithFileContentType(mail.ContentType(contentType(a.ContentType))))
+		if err != nil {
+			return permanent("attachment %q: %w", a.Filename, err)
+		}
+	}
+	return nil
+}
+
+// contentType re-serialises a media type so that nothing but a media type
+// reaches the header; anything unparsable becomes application/octet-stream.
+func contentType(ct string) string {
+	mt, params, err := mime.ParseMediaType(ct)
+	if err == nil {
+		if s := mime.FormatMediaType(mt, params); s != "" {
+			return s
+		}
+	}
+	return "application/octet-stream"
+}
+
+// oneLine turns control characters (CR and LF among them) into spaces and
+// trims the ends.
+func oneLine(s string) string {
+	return strings.TrimSpace(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s))
+}
+
+// validID accepts a Message-ID as stored: id-left@id-right of visible ASCII,
+// without angle brackets (RFC 5322 §3.6.4).
+func validID(id string) bool {
+	left, right, ok := strings.Cut(id, "@")
+	if !ok || left == "" || right == "" {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c <= ' ' || c > '~' || c == '<' || c == '>' || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// threadID writes a stored Message-ID (with or without its angle brackets)
+// as <id>; an id that is not a plain msg-id, which may come from a
+// customer's mail, is left out rather than written into a header.
+func threadID(id string) string {
+	id = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(id), "<"), ">")
+	if !validID(id) {
+		return ""
+	}
+	return "<" + id + ">"
+}
+
+// threadIDs writes References: the valid ids, in order, separated by spaces.
+func threadIDs(ids []string) string {
+	var out []string
+	for _, id := range ids {
+		if w := threadID(id); w != "" {
+			out = append(out, w)
+		}
+	}
+	return strings.Join(out, " ")
+}

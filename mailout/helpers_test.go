@@ -1,0 +1,173 @@
+package mailout
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/postdesk/postdesk/mailout/smtpsink"
+	"github.com/postdesk/postdesk/store"
+	"github.com/postdesk/postdesk/templates"
+)
+
+// t0 is the fixed time of every test.
+var t0 = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
+
+const desk = "support@example.com"
+
+// clock is a fake clock that moves only when told.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+var (
+	tmplOnce sync.Once
+	tmplSet  *templates.Set
+	tmplErr  error
+)
+
+func loadTemplates(tb testing.TB) *templates.Set {
+	tb.Helper()
+	tmplOnce.Do(func() { tmplSet, tmplErr = templates.New("") })
+	if tmplErr != nil {
+		tb.Fatal(tmplErr)
+	}
+	return tmplSet
+}
+
+func openDB(tb testing.TB) *store.DB {
+	tb.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(tb.TempDir(), "t.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+func startSink(tb testing.TB) *smtpsink.Sink {
+	tb.Helper()
+	sink, err := smtpsink.Start()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { sink.Close() })
+	return sink
+}
+
+// newSender returns a Sender on db that sends to sink in plain text, with a
+// fake clock at t0; change adjusts the options.
+func newSender(tb testing.TB, db *store.DB, sink *smtpsink.Sink, change func(*Options)) (*Sender, *clock) {
+	tb.Helper()
+	clk := &clock{now: t0}
+	o := Options{
+		From: desk, Name: "Example Support", Host: "127.0.0.1", Port: 25, TLS: TLSNone,
+		Templates: loadTemplates(tb), Now: clk.Now, Boundary: "postdesk-test-boundary",
+	}
+	if sink != nil {
+		o.Host, o.Port = sink.Host(), sink.Port()
+	}
+	if change != nil {
+		change(&o)
+	}
+	s, err := New(db, o)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s, clk
+}
+
+// newCase stores an open case and returns its number.
+func newCase(tb testing.TB, db *store.DB, lang string) int64 {
+	tb.Helper()
+	c := &store.Case{
+		Subject: "ELB unreachable", Status: "open", Severity: "high", Type: "technical", Language: lang,
+		Requester: "alice@acme.example", CreatedAt: t0, UpdatedAt: t0, FirstResponseDue: t0.Add(4 * time.Hour),
+	}
+	err := db.Tx(context.Background(), func(tx *store.Tx) error { return tx.InsertCase(c) })
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c.ID
+}
+
+// storeFile keeps data as an attachment of a message on the case and
+// returns how a Notice refers to it.
+func storeFile(tb testing.TB, db *store.DB, caseID int64, name, ctype string, data []byte) store.Attachment {
+	tb.Helper()
+	m := &store.Message{
+		CaseID: caseID, Direction: "out", Kind: "agent", From: "agent@example.com", CreatedAt: t0,
+		Attachments: []store.Attachment{{Filename: name, ContentType: ctype, Data: data}},
+	}
+	if err := db.Tx(context.Background(), func(tx *store.Tx) error { return tx.InsertMessage(m) }); err != nil {
+		tb.Fatal(err)
+	}
+	a := m.Attachments[0]
+	a.Data = nil
+	return a
+}
+
+var idSeq struct {
+	sync.Mutex
+	n int
+}
+
+// enqueue stores it (filling the Message-ID and the creation time when
+// unset) and returns it with its ID.
+func enqueue(tb testing.TB, db *store.DB, it *store.OutboxItem) *store.OutboxItem {
+	tb.Helper()
+	if it.MessageID == "" {
+		idSeq.Lock()
+		idSeq.n++
+		it.MessageID = fmt.Sprintf("pd.%d.test@example.com", idSeq.n)
+		idSeq.Unlock()
+	}
+	if it.CreatedAt.IsZero() {
+		it.CreatedAt = t0
+	}
+	if it.Lang == "" {
+		it.Lang = "en"
+	}
+	if err := db.Tx(context.Background(), func(tx *store.Tx) error { return tx.Enqueue(it) }); err != nil {
+		tb.Fatal(err)
+	}
+	return it
+}
+
+// confirmation is a queued confirmation of case c.
+func confirmation(c int64, to ...string) *store.OutboxItem {
+	if len(to) == 0 {
+		to = []string{"alice@acme.example"}
+	}
+	return &store.OutboxItem{
+		Kind: store.MailConfirmation, CaseID: c, To: to,
+		Notice: store.Notice{Case: c, Tag: fmt.Sprintf("[Case #%d]", c), Subject: "ELB unreachable",
+			Status: "open", Severity: "high", Type: "technical", Requester: "alice@acme.example",
+			FirstResponseDue: t0.Add(4 * time.Hour)},
+	}
+}
+
+func row(tb testing.TB, db *store.DB, id int64) *store.OutboxItem {
+	tb.Helper()
+	it, err := db.OutboxItem(context.Background(), id)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return it
+}
