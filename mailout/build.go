@@ -114,17 +114,18 @@ func (s *Sender) build(ctx context.Context, it *store.OutboxItem, now time.Time)
 }
 
 // autoSubmitted is the Auto-Submitted value for a kind of mail (RFC 3834
-// §5): the desk's automatic answers are "auto-replied", alerts to the
-// support team "auto-generated", and an agent's reply, written by a person,
-// carries none.
+// §5): the desk's automatic answers to a customer's mail (confirmation,
+// refusal) are "auto-replied"; notices the desk writes on its own (status,
+// closing, alerts) are "auto-generated"; an agent's reply, written by a
+// person, carries none.
 func autoSubmitted(kind string) string {
 	switch kind {
 	case store.MailReply:
 		return ""
-	case store.MailAlert:
-		return "auto-generated"
-	default:
+	case store.MailConfirmation, store.MailRefusal:
 		return "auto-replied"
+	default:
+		return "auto-generated"
 	}
 }
 

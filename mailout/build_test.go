@@ -203,10 +203,8 @@ func TestBuiltMessagesCarryTheirHeaders(t *testing.T) {
 				}
 				p := parse(t, raw)
 				wantSubject, wantBody, _ := ts.Render(lang, kind, s.view(it.Notice))
-				auto := map[string]string{"reply": "", "alert": "auto-generated"}[kind]
-				if kind != "reply" && kind != "alert" {
-					auto = "auto-replied"
-				}
+				auto := map[string]string{"reply": "", "confirmation": "auto-replied", "refusal": "auto-replied",
+					"status": "auto-generated", "closed": "auto-generated", "alert": "auto-generated"}[kind]
 				h := p.header
 				for _, c := range []struct{ name, got, want string }{
 					{"From", h.Get("From"), `"Example Support" <support@example.com>`},

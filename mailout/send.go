@@ -17,8 +17,11 @@ import (
 )
 
 const (
-	// batch is how many due rows one query reads.
+	// batch is how many due rows one claim takes.
 	batch = 100
+	// claimLease is how long a claimed row is left alone by other senders;
+	// longer than sending a batch takes.
+	claimLease = 10 * time.Minute
 	// commandTimeout bounds connecting, the greeting, EHLO, STARTTLS, AUTH
 	// and every command.
 	commandTimeout = time.Minute
@@ -39,7 +42,7 @@ func (s *Sender) Flush(ctx context.Context) (Stats, error) {
 	f := &flushRun{s: s, now: s.o.Now()}
 	defer f.hangUp()
 	for {
-		items, err := s.db.DueOutbox(ctx, f.now, batch)
+		items, err := s.db.ClaimOutbox(ctx, f.now, claimLease, batch)
 		if err != nil {
 			return f.stats, err
 		}

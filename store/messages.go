@@ -47,20 +47,20 @@ type Message struct {
 // Attachment describes one file kept with a message; Data is only filled
 // when it is being stored.
 type Attachment struct {
-	Filename    string
-	ContentType string
-	Size        int64
-	SHA256      string
-	Inline      bool
-	ContentID   string
-	Data        []byte
+	Filename    string `json:"filename"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+	SHA256      string `json:"sha256"`
+	Inline      bool   `json:"inline,omitempty"`
+	ContentID   string `json:"content_id,omitempty"`
+	Data        []byte `json:"-"`
 }
 
 // Rejected is a file that was not kept, and why.
 type Rejected struct {
-	Filename string
-	Size     int64
-	Reason   string
+	Filename string `json:"filename"`
+	Size     int64  `json:"size"`
+	Reason   string `json:"reason"`
 }
 
 // Digest is the hex SHA-256 of b, the key of raw messages and attachments.

@@ -1,11 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -145,11 +147,36 @@ func (db *DB) outboxQuery(ctx context.Context, where string, args ...any) ([]*Ou
 	return out, rows.Err()
 }
 
-// DueOutbox returns up to limit queued mails whose next attempt is due at now,
-// oldest first.
-func (db *DB) DueOutbox(ctx context.Context, now time.Time, limit int) ([]*OutboxItem, error) {
-	return db.outboxQuery(ctx, "WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
-		now.UnixMilli(), limit)
+// ClaimOutbox takes up to limit queued mails that are due at now, oldest
+// first, and pushes their next attempt lease past now, in one transaction,
+// so that another sender (the daemon and `outbox flush` at once) does not
+// take them too. A sender that dies while holding a claim leaves the rows to
+// be taken again when the lease ends: mail is sent at least once.
+func (db *DB) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*OutboxItem, error) {
+	var out []*OutboxItem
+	err := db.Tx(ctx, func(tx *Tx) error {
+		rows, err := tx.tx.QueryContext(ctx, `UPDATE outbox SET next_attempt_at = ?
+			WHERE id IN (SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= ?
+				ORDER BY next_attempt_at, id LIMIT ?)
+			RETURNING `+outboxColumns, now.Add(lease).UnixMilli(), now.UnixMilli(), limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			it, err := scanOutbox(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, it)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim outbox: %w", err)
+	}
+	slices.SortFunc(out, func(a, b *OutboxItem) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
 }
 
 // NextDue reports when the earliest queued mail is due; ok is false when
@@ -184,7 +211,7 @@ func (db *DB) OutboxItem(ctx context.Context, id int64) (*OutboxItem, error) {
 // the bytes that were sent.
 func (db *DB) MarkSent(ctx context.Context, id int64, raw []byte, at time.Time) error {
 	_, err := db.sql.ExecContext(ctx, `UPDATE outbox SET status = 'sent', attempts = attempts + 1,
-		sent_at = ?, raw = ?, last_error = '' WHERE id = ?`, at.UnixMilli(), raw, id)
+		sent_at = ?, raw = ?, last_error = '' WHERE id = ? AND status = 'queued'`, at.UnixMilli(), raw, id)
 	if err != nil {
 		return fmt.Errorf("mark outbox row %d sent: %w", id, err)
 	}
@@ -194,7 +221,7 @@ func (db *DB) MarkSent(ctx context.Context, id int64, raw []byte, at time.Time) 
 // MarkRetry records a temporary failure and when to try again.
 func (db *DB) MarkRetry(ctx context.Context, id int64, next time.Time, reason string) error {
 	_, err := db.sql.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?,
-		last_error = ? WHERE id = ?`, next.UnixMilli(), reason, id)
+		last_error = ? WHERE id = ? AND status = 'queued'`, next.UnixMilli(), reason, id)
 	if err != nil {
 		return fmt.Errorf("mark outbox row %d for retry: %w", id, err)
 	}
@@ -208,7 +235,7 @@ func (db *DB) MarkFailed(ctx context.Context, id int64, at time.Time, reason str
 		var caseID sql.NullInt64
 		var kind, to string
 		err := tx.tx.QueryRowContext(ctx, `UPDATE outbox SET status = 'failed', attempts = attempts + 1,
-			last_error = ? WHERE id = ? RETURNING case_id, kind, to_addrs`, reason, id).Scan(&caseID, &kind, &to)
+			last_error = ? WHERE id = ? AND status = 'queued' RETURNING case_id, kind, to_addrs`, reason, id).Scan(&caseID, &kind, &to)
 		if err != nil {
 			return fmt.Errorf("mark outbox row %d failed: %w", id, err)
 		}
