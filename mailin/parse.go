@@ -19,6 +19,7 @@ import (
 	"github.com/microcosm-cc/bluemonday"
 
 	"github.com/postdesk/postdesk/desk"
+	"github.com/postdesk/postdesk/threading"
 )
 
 // ErrNoMessage is returned by Parse when the input holds nothing that can be
@@ -409,54 +410,9 @@ func parseDate(s string) time.Time {
 }
 
 // parseMsgIDs extracts the message identifiers of a Message-ID,
-// In-Reply-To or References field (RFC 5322 §3.6.4), without angle brackets
-// and white space, in order, without repeats. Text outside angle brackets
-// (comments, phrases) is ignored; a field without any angle bracket is read
-// as white-space or comma separated identifiers.
-//
-// TODO(lead): switch to threading.ParseMessageIDs once that package builds.
-func parseMsgIDs(s string) []string {
-	s = stripComments(strings.ToValidUTF8(s, ""))
-	var ids []string
-	seen := map[string]bool{}
-	add := func(id string) {
-		id = strings.Map(func(r rune) rune {
-			if unicode.IsSpace(r) || unicode.IsControl(r) {
-				return -1
-			}
-			return r
-		}, id)
-		id = strings.Trim(id, "<>")
-		if id != "" && !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
-	}
-	if !strings.Contains(s, "<") {
-		for _, f := range strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || r == ',' }) {
-			add(f)
-		}
-		return ids
-	}
-	for {
-		i := strings.IndexByte(s, '<')
-		if i < 0 {
-			break
-		}
-		s = s[i+1:]
-		j := strings.IndexAny(s, "<>")
-		if j < 0 {
-			add(s)
-			break
-		}
-		add(s[:j])
-		if s[j] == '>' {
-			j++
-		}
-		s = s[j:]
-	}
-	return ids
-}
+// In-Reply-To or References field (RFC 5322 §3.6.4), normalised as the
+// desk compares them.
+func parseMsgIDs(s string) []string { return threading.ParseMessageIDs(s) }
 
 // attachments collects the files of the message: enmime's attachments and
 // inlines, the other leaf parts it did not take as body (unnamed inline

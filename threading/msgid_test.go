@@ -287,6 +287,8 @@ func TestParseMessageIDs(t *testing.T) {
 		want   []string
 	}{
 		{"single id", "<abc@example.com>", []string{"abc@example.com"}},
+		{"comments inside an obsolete id (RFC 5322 A.6.3)", "<1234   @   local(blah)  .machine .example>",
+			[]string{"1234@local.machine.example"}},
 		{"References from Gmail", "<CAKx1@mail.gmail.com> <CAKx2@mail.gmail.com>",
 			[]string{"CAKx1@mail.gmail.com", "CAKx2@mail.gmail.com"}},
 		{"folded References", "<a1@example.com>\r\n <a2@example.com>\r\n\t<a3@example.com>",

@@ -80,8 +80,26 @@ func (p *idParser) bracketed(s string, i int) int {
 		p.bare(s[i:end])
 		return end
 	}
-	p.add(removeSpace(s[i : i+j]))
+	p.add(removeSpace(dropComments(s[i : i+j])))
 	return i + j + 1
+}
+
+// dropComments removes parenthesised comments from inside a msg-id, which
+// the obsolete syntax allows (RFC 5322 §4.5.4, example in Appendix A.6.3).
+func dropComments(id string) string {
+	if !strings.Contains(id, "(") {
+		return id
+	}
+	var b strings.Builder
+	for i := 0; i < len(id); {
+		if id[i] == '(' {
+			i = skipComment(id, i)
+			continue
+		}
+		b.WriteByte(id[i])
+		i++
+	}
+	return b.String()
 }
 
 // bare adds word, a msg-id without angle brackets, if it has an '@' with

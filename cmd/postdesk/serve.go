@@ -75,7 +75,7 @@ func (a *app) poller(m MailboxConfig) (*mailin.Poller, error) {
 	o := mailin.MailboxOptions{
 		Name: m.Name, Addr: fmt.Sprintf("%s:%d", m.Host, m.Port), TLS: m.TLS,
 		Username: m.Username, Password: password, Folder: m.Folder, Processed: m.Processed,
-		Quarantine: m.Quarantine, PollInterval: m.PollInterval.Duration, Logger: a.log.With("mailbox", m.Name),
+		Quarantine: m.Quarantine, PollInterval: m.PollInterval.Duration, Logger: a.log,
 	}
 	if cmd := m.OAuth2TokenCommand; cmd != "" {
 		o.Token = func(ctx context.Context) (string, error) { return tokenFromCommand(ctx, cmd) }
