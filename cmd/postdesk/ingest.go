@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -148,9 +149,14 @@ func (c *cli) outboxList(ctx context.Context, a *app, asJSON bool) error {
 		return writeJSON(c.stdout, rows)
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tCASE\tKIND\tSTATUS\tATTEMPTS\tTO\tLAST ERROR")
+	fmt.Fprintln(tw, "ID\tCASE\tKIND\tSTATUS\tATTEMPTS\tNEXT ATTEMPT\tTO\tLAST ERROR")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%d\t%v\t%s\n", r.ID, r.Case, r.Kind, r.Status, r.Attempts, r.To, r.LastError)
+		next := "-"
+		if r.NextAttemptAt != nil {
+			next = r.NextAttemptAt.Local().Format("2006-01-02 15:04:05")
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%d\t%s\t%s\t%s\n", r.ID, r.Case, r.Kind, r.Status, r.Attempts, next,
+			strings.Join(append(append([]string{}, r.To...), r.Cc...), ","), r.LastError)
 	}
 	return tw.Flush()
 }
