@@ -122,6 +122,20 @@ func openApp(ctx context.Context, cfg *Config, o appOptions) (*app, error) {
 
 func (a *app) Close() error { return a.db.Close() }
 
+// withApp loads the configuration, opens the app, runs fn and closes it.
+func withApp(ctx context.Context, load func() (*Config, error), o appOptions, fn func(*app) error) error {
+	cfg, err := load()
+	if err != nil {
+		return err
+	}
+	a, err := openApp(ctx, cfg, o)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return fn(a)
+}
+
 // intake returns the pipeline for mail arriving on the named mailbox ("" =
 // the first configured one; with none, technical cases).
 func (a *app) intake(mailbox string) (*mailin.Intake, error) {

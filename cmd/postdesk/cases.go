@@ -157,16 +157,7 @@ func (c *cli) caseCmd(ctx context.Context, args []string) error {
 			return fmt.Errorf("%w: %q is not a case number", errUsage, fs.Arg(0))
 		}
 	}
-	cfg, err := load()
-	if err != nil {
-		return err
-	}
-	a, err := openApp(ctx, cfg, appOptions{})
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	return run(a)
+	return withApp(ctx, load, appOptions{}, run)
 }
 
 func caseArg(fs interface{ Arg(int) string }) int64 {

@@ -30,21 +30,20 @@ func (c *cli) ingest(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args, 1); err != nil {
 		return err
 	}
-	cfg, err := load()
+	return withApp(ctx, load, appOptions{}, func(a *app) error {
+		return c.ingestFiles(ctx, a, fs.Arg(0), *mailbox, *dry, *asJSON)
+	})
+}
+
+// ingestFiles processes path (a file, a directory or - for stdin) and
+// prints one line per message.
+func (c *cli) ingestFiles(ctx context.Context, a *app, path, mailbox string, dry, asJSON bool) error {
+	in, err := a.intake(mailbox)
 	if err != nil {
 		return err
 	}
-	a, err := openApp(ctx, cfg, appOptions{})
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	in, err := a.intake(*mailbox)
-	if err != nil {
-		return err
-	}
-	in.DryRun = *dry
-	files, err := mailin.ReadFiles(fs.Arg(0), c.stdin, in.Limit())
+	in.DryRun = dry
+	files, err := mailin.ReadFiles(path, c.stdin, in.Limit())
 	if err != nil {
 		return err
 	}
@@ -56,7 +55,7 @@ func (c *cli) ingest(ctx context.Context, args []string) error {
 			return tempError{fmt.Errorf("%s: %w", f.Name, err)}
 		}
 		line := ingestLine{File: f.Name, Outcome: string(res.Outcome), Case: res.Case, Reason: res.Reason}
-		if *asJSON {
+		if asJSON {
 			if err := enc.Encode(line); err != nil {
 				return err
 			}
@@ -94,30 +93,26 @@ func (c *cli) outboxCmd(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args[1:], 0); err != nil {
 		return err
 	}
-	cfg, err := load()
-	if err != nil {
-		return err
-	}
-	a, err := openApp(ctx, cfg, appOptions{})
-	if err != nil {
-		return err
-	}
-	defer a.Close()
 	switch args[0] {
 	case "list":
-		return c.outboxList(ctx, a, *asJSON)
+		return withApp(ctx, load, appOptions{}, func(a *app) error { return c.outboxList(ctx, a, *asJSON) })
 	case "flush":
-		if cfg.SMTP.Host == "" {
-			return fmt.Errorf("outbox flush: no [smtp] host configured")
-		}
-		st, err := a.sender.Flush(ctx)
-		if err != nil {
-			return tempError{err}
-		}
-		fmt.Fprintf(c.stdout, "sent %d, retrying %d, failed %d\n", st.Sent, st.Retried, st.Failed)
-		return nil
+		return withApp(ctx, load, appOptions{}, func(a *app) error { return c.outboxFlush(ctx, a) })
 	}
 	return fmt.Errorf("%w: unknown outbox command %q", errUsage, args[0])
+}
+
+// outboxFlush sends the mail that is due, then returns.
+func (c *cli) outboxFlush(ctx context.Context, a *app) error {
+	if a.cfg.SMTP.Host == "" {
+		return fmt.Errorf("outbox flush: no [smtp] host configured")
+	}
+	st, err := a.sender.Flush(ctx)
+	if err != nil {
+		return tempError{err}
+	}
+	fmt.Fprintf(c.stdout, "sent %d, retrying %d, failed %d\n", st.Sent, st.Retried, st.Failed)
+	return nil
 }
 
 // outboxJSON is one row of `outbox list -json` and of a case's "outbox".
