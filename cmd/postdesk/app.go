@@ -30,7 +30,7 @@ type app struct {
 	cfg    *Config
 	db     *store.DB
 	desk   *desk.Desk
-	sender *mailout.Sender
+	sender *mailout.Sender // nil when no [smtp] host is configured
 	log    *slog.Logger
 	now    func() time.Time
 }
@@ -50,7 +50,7 @@ func loadConfig(path string, given bool) (*Config, error) {
 	if !given {
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 			cfg := DefaultConfig()
-			cfg.Desk.Address = "support@localhost"
+			cfg.Desk.Address = "support@postdesk.invalid"
 			return cfg, nil
 		}
 	}
@@ -98,26 +98,31 @@ func openApp(ctx context.Context, cfg *Config, o appOptions) (*app, error) {
 		db.Close()
 		return nil, err
 	}
+	a := &app{cfg: cfg, db: db, desk: d, log: o.logger, now: o.now}
+	if cfg.SMTP.Host != "" {
+		if a.sender, err = newSender(db, cfg, o); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// newSender builds the outbox sender of the configured SMTP server.
+func newSender(db *store.DB, cfg *Config, o appOptions) (*mailout.Sender, error) {
 	tpl, err := templates.New("")
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	password, err := secretValue(cfg.SMTP.Password, cfg.SMTP.PasswordFile)
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
-	sender, err := mailout.New(db, mailout.Options{
+	return mailout.New(db, mailout.Options{
 		From: cfg.Desk.Address, Name: cfg.Desk.Name, Host: cfg.SMTP.Host, Port: cfg.SMTP.Port,
 		TLS: cfg.SMTP.TLS, Username: cfg.SMTP.Username, Password: password,
 		Templates: tpl, Now: o.now, Logger: o.logger, Boundary: o.boundary,
 	})
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	return &app{cfg: cfg, db: db, desk: d, sender: sender, log: o.logger, now: o.now}, nil
 }
 
 func (a *app) Close() error { return a.db.Close() }

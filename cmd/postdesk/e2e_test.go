@@ -349,3 +349,29 @@ func TestDemo(t *testing.T) {
 		}
 	}
 }
+
+func TestNoConfigFileUsesDefaults(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "new.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"ingest", "-json", "-"}, bytes.NewReader(raw), &out, &errOut); code != 0 {
+		t.Fatalf("ingest without a config file: exit %d: %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), `"outcome":"new_case"`) {
+		t.Errorf("ingest printed %s", out.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"case", "list"}, nil, &out, &errOut); code != 0 || !strings.Contains(out.String(), "open") {
+		t.Errorf("case list: exit %d, %s %s", code, out.String(), errOut.String())
+	}
+	if _, err := os.Stat("postdesk.db"); err != nil {
+		t.Errorf("no database in the working directory: %v", err)
+	}
+	code := run(context.Background(), []string{"case", "list", "-config", "missing.toml"}, nil, &out, &errOut)
+	if code != exitError || !strings.Contains(errOut.String(), "missing.toml") {
+		t.Errorf("an explicit missing config: exit %d, %s", code, errOut.String())
+	}
+}

@@ -104,7 +104,7 @@ func (c *cli) outboxCmd(ctx context.Context, args []string) error {
 
 // outboxFlush sends the mail that is due, then returns.
 func (c *cli) outboxFlush(ctx context.Context, a *app) error {
-	if a.cfg.SMTP.Host == "" {
+	if a.sender == nil {
 		return fmt.Errorf("outbox flush: no [smtp] host configured")
 	}
 	st, err := a.sender.Flush(ctx)

@@ -47,7 +47,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	for _, p := range pollers {
 		wg.Go(func() { errs <- p.Run(ctx) })
 	}
-	if cfg.SMTP.Host != "" {
+	if a.sender != nil {
 		wg.Go(func() { errs <- a.sender.Run(ctx) })
 	} else {
 		logger.Warn("no [smtp] host: mail is queued, not sent")
