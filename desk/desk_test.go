@@ -458,3 +458,30 @@ func TestQuarantineKeepsRaw(t *testing.T) {
 		t.Errorf("second time: %+v, %v", res, err)
 	}
 }
+
+func TestFailureAlert(t *testing.T) {
+	f := newFixture(t)
+	n := f.open()
+	failed := f.outbox()[0]
+	if a := f.desk.FailureAlert(failed, "550 no such user"); a != nil {
+		t.Errorf("alert with no notify list: %+v", a)
+	}
+	d, err := desk.New(f.db, desk.Options{Address: "support@example.com", Notify: []string{"oncall@example.com"},
+		IDs: f.ids, Now: func() time.Time { return f.now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := d.FailureAlert(failed, "550 no such user")
+	if a == nil || a.Kind != store.MailAlert || !slices.Equal(a.To, []string{"oncall@example.com"}) || a.CaseID != n {
+		t.Fatalf("alert = %+v", a)
+	}
+	if !strings.Contains(a.Notice.Reason, "550 no such user") || !strings.Contains(a.Notice.Reason, "alice@acme.example") {
+		t.Errorf("reason %q", a.Notice.Reason)
+	}
+	if _, ok := f.ids.Case(a.MessageID); ok {
+		t.Errorf("alert Message-ID %q threads into a case", a.MessageID)
+	}
+	if again := d.FailureAlert(a, "550"); again != nil {
+		t.Errorf("an alert about a failed alert: %+v", again)
+	}
+}

@@ -49,10 +49,22 @@ func (e tempError) Error() string { return e.err.Error() }
 func (e tempError) Unwrap() error { return e.err }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	ctx, cancel := context.WithCancel(context.Background())
+	go stopOnSignals(cancel)
+	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// stopOnSignals ends the context on the first SIGTERM or SIGINT, so that the
+// daemon stops taking mail, finishes the message in hand and drains the
+// outbox; a second signal exits at once.
+func stopOnSignals(cancel context.CancelFunc) {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	<-sigs
+	cancel()
+	<-sigs
+	fmt.Fprintln(os.Stderr, "postdesk: second signal: exiting now")
+	os.Exit(exitError)
 }
 
 // cli is what a subcommand reads and writes.

@@ -9,12 +9,20 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/daemon"
 
 	"github.com/postdesk/postdesk/mailin"
 )
 
-// serve runs the daemon: one intake loop per [[mailbox]] and the outbox
-// sender, until a signal ends the context.
+// drainTimeout bounds the last outbox flush after a stop signal.
+const drainTimeout = 10 * time.Second
+
+// serve runs the daemon: one intake loop per [[mailbox]], the outbox
+// sender and the HTTP listener, until the context ends (the first SIGTERM).
+// Then intake stops after the message in hand, the outbox is drained for up
+// to drainTimeout, and serve returns nil.
 func (c *cli) serve(ctx context.Context, args []string) error {
 	fs := newFlags("serve")
 	load := configFlag(fs)
@@ -34,32 +42,98 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer a.Close()
-	var pollers []*mailin.Poller
-	for _, m := range cfg.Mailboxes {
-		p, err := a.poller(m)
+	d := &daemonRun{app: a, log: logger}
+	return d.run(ctx)
+}
+
+// daemonRun is one run of `postdesk serve`.
+type daemonRun struct {
+	app     *app
+	log     *slog.Logger
+	pollers map[string]*mailin.Poller
+}
+
+func (d *daemonRun) run(ctx context.Context) error {
+	d.pollers = map[string]*mailin.Poller{}
+	for _, m := range d.app.cfg.Mailboxes {
+		p, err := d.app.poller(m)
 		if err != nil {
 			return err
 		}
-		pollers = append(pollers, p)
+		d.pollers[m.Name] = p
 	}
 	var wg sync.WaitGroup
-	errs := make(chan error, len(pollers)+1)
-	for _, p := range pollers {
+	errs := make(chan error, len(d.pollers)+2)
+	for _, p := range d.pollers {
 		wg.Go(func() { errs <- p.Run(ctx) })
 	}
-	if a.sender != nil {
-		wg.Go(func() { errs <- a.sender.Run(ctx) })
+	if d.app.sender != nil {
+		wg.Go(func() { errs <- d.app.sender.Run(ctx) })
 	} else {
-		logger.Warn("no [smtp] host: mail is queued, not sent")
+		d.log.Warn("no [smtp] host: mail is queued, not sent")
 	}
-	logger.Info("serving", "mailboxes", len(pollers))
+	d.log.Info("serving", "mailboxes", len(d.pollers))
+	notify(d.log, daemon.SdNotifyReady)
+	d.watchdog(ctx)
+	notify(d.log, daemon.SdNotifyStopping)
+	d.log.Info("stopping: finishing the message in hand")
 	wg.Wait()
 	close(errs)
 	var all []error
 	for err := range errs {
-		all = append(all, err)
+		if err != nil {
+			all = append(all, err)
+		}
 	}
+	d.drain()
+	d.log.Info("stopped")
 	return errors.Join(all...)
+}
+
+// watchdog pings systemd's watchdog while the database answers, until ctx
+// ends. Without a watchdog it just waits.
+func (d *daemonRun) watchdog(ctx context.Context) {
+	interval, err := daemon.SdWatchdogEnabled(false)
+	if err != nil || interval == 0 {
+		<-ctx.Done()
+		return
+	}
+	tick := time.NewTicker(interval / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			pctx, cancel := context.WithTimeout(ctx, interval/3)
+			err := d.app.db.Ping(pctx)
+			cancel()
+			if err != nil {
+				d.log.Error("database does not answer; not pinging the watchdog", "err", err)
+				continue
+			}
+			notify(d.log, daemon.SdNotifyWatchdog)
+		}
+	}
+}
+
+// drain sends what the outbox holds, for at most drainTimeout.
+func (d *daemonRun) drain() {
+	if d.app.sender == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	st, err := d.app.sender.Flush(ctx)
+	d.log.Info("outbox drained", "sent", st.Sent, "retrying", st.Retried, "failed", st.Failed, "err", err)
+}
+
+// notify tells systemd about the daemon's state; outside systemd it does
+// nothing.
+func notify(log *slog.Logger, state string) {
+	if _, err := daemon.SdNotify(false, state); err != nil {
+		log.Warn("sd_notify", "state", state, "err", err)
+	}
 }
 
 // poller builds the intake loop of one configured mailbox.
