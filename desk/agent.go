@@ -57,16 +57,27 @@ func (d *Desk) Close(ctx context.Context, n int64, by, resolution string) error 
 }
 
 func (d *Desk) close(tx *store.Tx, c *store.Case, by, resolution string, now time.Time) error {
-	if c.Status == StatusClosed {
-		return fmt.Errorf("close case %d: %w: already closed", c.ID, ErrBadValue)
-	}
 	who := by
 	if who == "" {
 		who = "an agent"
 	}
-	detail := "by " + who
-	if resolution != "" {
-		detail += ": " + resolution
+	return d.closeCase(tx, c, closing{by: who, resolution: resolution, code: store.CodeClosed, reason: "closed by " + who}, now)
+}
+
+// closing says who closes a case, how it was solved and why.
+type closing struct {
+	by, resolution, code, reason string
+}
+
+// closeCase closes c: the requester gets the closing mail with the
+// satisfaction survey, the contacts a status notice.
+func (d *Desk) closeCase(tx *store.Tx, c *store.Case, cl closing, now time.Time) error {
+	if c.Status == StatusClosed {
+		return fmt.Errorf("close case %d: %w: already closed", c.ID, ErrBadValue)
+	}
+	detail := cl.reason
+	if cl.resolution != "" {
+		detail += ": " + cl.resolution
 	}
 	if err := d.setStatus(tx, c, StatusClosed, "closed", detail, now); err != nil {
 		return err
@@ -75,7 +86,8 @@ func (d *Desk) close(tx *store.Tx, c *store.Case, by, resolution string, now tim
 		return err
 	}
 	notice := d.notice(c)
-	notice.Resolution = resolution
+	notice.Resolution, notice.Code, notice.Reason = cl.resolution, cl.code, cl.reason
+	notice.SurveyLinks = d.surveyLinks(c.ID, 0)
 	if err := d.enqueue(tx, c, &store.OutboxItem{Kind: store.MailClosed, To: []string{c.Requester}, Notice: notice}, now); err != nil {
 		return err
 	}
@@ -83,7 +95,7 @@ func (d *Desk) close(tx *store.Tx, c *store.Case, by, resolution string, now tim
 	if err != nil {
 		return err
 	}
-	notice.Reason = "closed by " + who
+	notice.SurveyLinks = nil
 	return d.enqueue(tx, c, &store.OutboxItem{Kind: store.MailStatus, Cc: contacts, Notice: notice}, now)
 }
 
@@ -93,35 +105,41 @@ func (d *Desk) close(tx *store.Tx, c *store.Case, by, resolution string, now tim
 func (d *Desk) Set(ctx context.Context, n int64, key, value, by string) error {
 	value = strings.TrimSpace(value)
 	return d.onCase(ctx, n, func(tx *store.Tx, c *store.Case, now time.Time) error {
-		switch key {
-		case "severity":
-			s := Severity(value)
-			if s == "" {
-				return fmt.Errorf("set severity of case %d: %w %q (low, normal, high, urgent, critical)", n, ErrBadValue, value)
-			}
-			c.Severity, c.UpdatedAt = s, now
-			if c.FirstResponseAt.IsZero() {
-				c.FirstResponseDue = c.CreatedAt.Add(d.o.Targets[s])
-			}
-			if err := tx.AddEvent(c.ID, now, "severity", s+" "+byWhom(by)); err != nil {
-				return err
-			}
-			return tx.UpdateCase(c)
-		case "assignee":
-			a := strings.ToLower(value)
-			if a != "" && !validAddress(a) {
-				return fmt.Errorf("set assignee of case %d: %w: %q is not an address", n, ErrBadValue, value)
-			}
-			c.Assignee, c.UpdatedAt = a, now
-			if err := tx.AddEvent(c.ID, now, "assigned", a+" "+byWhom(by)); err != nil {
-				return err
-			}
-			return tx.UpdateCase(c)
-		case "status":
-			return d.setStatusByAgent(tx, c, value, by, now)
-		}
-		return fmt.Errorf("set %q on case %d: %w (severity, status, assignee)", key, n, ErrNoSuchKey)
+		return d.setField(tx, c, key, value, by, now)
 	})
+}
+
+// setField changes severity, assignee or status of c as agent by.
+func (d *Desk) setField(tx *store.Tx, c *store.Case, key, value, by string, now time.Time) error {
+	switch key {
+	case "severity":
+		s := Severity(value)
+		if s == "" {
+			return fmt.Errorf("set severity of case %d: %w %q (low, normal, high, urgent, critical)", c.ID, ErrBadValue, value)
+		}
+		c.Severity, c.UpdatedAt = s, now
+		if c.FirstResponseAt.IsZero() {
+			t := d.terms(c.Requester)
+			c.FirstResponseDue = t.hours.Due(c.CreatedAt, d.target(t.plan, s))
+		}
+		if err := tx.AddEvent(c.ID, now, "severity", s+" "+byWhom(by)); err != nil {
+			return err
+		}
+		return tx.UpdateCase(c)
+	case "assignee":
+		a := strings.ToLower(value)
+		if a != "" && !validAddress(a) {
+			return fmt.Errorf("set assignee of case %d: %w: %q is not an address", c.ID, ErrBadValue, value)
+		}
+		c.Assignee, c.UpdatedAt = a, now
+		if err := tx.AddEvent(c.ID, now, "assigned", a+" "+byWhom(by)); err != nil {
+			return err
+		}
+		return tx.UpdateCase(c)
+	case "status":
+		return d.setStatusByAgent(tx, c, value, by, now)
+	}
+	return fmt.Errorf("set %q on case %d: %w (severity, status, assignee)", key, c.ID, ErrNoSuchKey)
 }
 
 func (d *Desk) setStatusByAgent(tx *store.Tx, c *store.Case, status, by string, now time.Time) error {
@@ -146,7 +164,7 @@ func (d *Desk) setStatusByAgent(tx *store.Tx, c *store.Case, status, by string, 
 		return err
 	}
 	notice := d.notice(c)
-	notice.Reason = "set to " + status + " " + byWhom(by)
+	notice.Code, notice.Reason = store.CodeStatus, "set to "+status+" "+byWhom(by)
 	return d.enqueue(tx, c, &store.OutboxItem{Kind: store.MailStatus, To: []string{c.Requester}, Cc: contacts, Notice: notice}, now)
 }
 

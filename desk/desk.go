@@ -75,6 +75,22 @@ type Options struct {
 	AttachmentBytes       int64
 	// Targets are the first-response targets by severity; nil = DefaultTargets.
 	Targets map[string]time.Duration
+	// Plans by name (nil = DefaultPlans); DefaultPlan ("business") applies
+	// to senders no Customers entry matches.
+	Plans       map[string]Plan
+	DefaultPlan string
+	Customers   []Customer
+	// Hours are the business hours of plans that count in business hours,
+	// in the desk's time zone (a Customer's Location replaces it).
+	Hours Hours
+	// AutocloseDays is how long a pending case waits on the customer
+	// before it is closed: 10 by default; negative means never.
+	AutocloseDays int
+	// SurveyURL is the base of survey links ("https://help.example/survey/");
+	// "" leaves the links out (customers can still answer by mail).
+	SurveyURL string
+	// SurveyKey signs survey links; required with SurveyURL.
+	SurveyKey []byte
 	// IDs makes and checks our Message-IDs; required.
 	IDs *threading.IDs
 	// Now is the clock; nil = time.Now.
@@ -117,6 +133,21 @@ func New(db *store.DB, o Options) (*Desk, error) {
 	}
 	if o.Targets == nil {
 		o.Targets = DefaultTargets
+	}
+	if o.Plans == nil {
+		o.Plans = DefaultPlans
+	}
+	if o.DefaultPlan == "" {
+		o.DefaultPlan = "business"
+	}
+	if _, ok := o.Plans[o.DefaultPlan]; !ok {
+		return nil, fmt.Errorf("desk: default plan %q is not among the plans", o.DefaultPlan)
+	}
+	if o.AutocloseDays == 0 {
+		o.AutocloseDays = 10
+	}
+	if o.SurveyURL != "" && len(o.SurveyKey) < 16 {
+		return nil, errors.New("desk: SurveyURL needs a SurveyKey of at least 16 bytes")
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -26,7 +26,7 @@ type fixture struct {
 	seq  int
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, opts ...func(*desk.Options)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "t.db"))
@@ -39,10 +39,14 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{t: t, db: db, ids: ids, now: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)}
-	f.desk, err = desk.New(db, desk.Options{
+	o := desk.Options{
 		Address: "support@example.com", Agents: []string{"agent@example.com"},
 		IDs: ids, Now: func() time.Time { return f.now },
-	})
+	}
+	for _, fn := range opts {
+		fn(&o)
+	}
+	f.desk, err = desk.New(db, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,8 @@ package desk
 import (
 	"fmt"
 	"net/mail"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,45 +17,46 @@ import (
 // related names the case this one follows (a reply long after closing).
 func (d *Desk) open(tx *store.Tx, in *Inbound, rawID int64, now time.Time, related int64) (Result, error) {
 	fields := ParseFields(in.Text)
-	severity := fields.Severity
-	if severity == "" {
-		severity = "normal"
+	terms := d.terms(in.From)
+	if caseType(in.Route) == TypeTechnical && !terms.plan.Technical {
+		return d.refuseTechnical(tx, in, fields, terms, now)
 	}
-	subject := threading.NormalizeSubject(in.Subject)
-	if n, ok := d.tag.Find(subject); ok {
-		subject = strings.TrimSpace(strings.Replace(subject, d.tag.Format(n), "", 1))
-	}
-	if subject == "" {
-		subject = "(no subject)"
+	severity := terms.plan.grant(fields.Severity)
+	if related == 0 {
+		related = d.cited(tx, in)
 	}
 	c := &store.Case{
-		Subject:     subject,
+		Subject:     caseSubject(d.tag, in.Subject),
 		Status:      StatusOpen,
 		Severity:    severity,
 		Type:        caseType(in.Route),
 		Service:     fields.Service,
 		Category:    fields.Category,
-		Language:    d.language(fields, in),
+		Language:    d.language(fields, in, terms),
+		Plan:        terms.planName,
 		Requester:   in.From,
 		CreatedAt:   now,
 		UpdatedAt:   now,
 		RelatedCase: related,
 	}
-	c.FirstResponseDue = now.Add(d.o.Targets[severity])
+	c.FirstResponseDue = terms.hours.Due(now, d.target(terms.plan, severity))
 	if err := tx.InsertCase(c); err != nil {
 		return Result{}, err
 	}
 	if err := tx.AddParticipant(c.ID, in.From, "requester", now); err != nil {
 		return Result{}, err
 	}
-	detail := fmt.Sprintf("by %s, severity %s", in.From, severity)
+	detail := fmt.Sprintf("by %s, plan %s, severity %s", in.From, terms.planName, severity)
+	if fields.Severity != "" && fields.Severity != severity {
+		detail += fmt.Sprintf(" (asked %s)", fields.Severity)
+	}
 	if related != 0 {
 		detail += fmt.Sprintf(", follows case %d", related)
 	}
 	if err := tx.AddEvent(c.ID, now, "created", detail); err != nil {
 		return Result{}, err
 	}
-	added, refused, err := d.addContacts(tx, c, in.Cc, now)
+	added, refused, err := d.addContacts(tx, c, in.Cc, min(d.o.Contacts, terms.plan.Contacts), now)
 	if err != nil {
 		return Result{}, err
 	}
@@ -63,9 +66,61 @@ func (d *Desk) open(tx *store.Tx, in *Inbound, rawID int64, now time.Time, relat
 	}
 	notice := d.notice(c)
 	notice.ContactsAdded, notice.ContactsRefused, notice.Rejected = added, refused, m.Rejected
+	if fields.Severity != "" && fields.Severity != severity {
+		notice.Code, notice.SeverityAsked = store.CodeSeverityCapped, fields.Severity
+		notice.Reason = fmt.Sprintf("the %s plan allows severities up to %s", terms.planName, terms.plan.MaxSeverity)
+	}
 	err = d.enqueue(tx, c, &store.OutboxItem{Kind: store.MailConfirmation, To: []string{c.Requester},
 		Cc: added, Notice: notice}, now)
 	return Result{Outcome: NewCase, Case: c.ID}, err
+}
+
+// caseSubject is the subject of a new case: the mail's subject without
+// reply prefixes and without a tag of ours.
+func caseSubject(tag threading.Tagger, subject string) string {
+	s := threading.NormalizeSubject(subject)
+	if n, ok := tag.Find(s); ok {
+		s = strings.TrimSpace(strings.Replace(s, tag.Format(n), "", 1))
+	}
+	if s == "" {
+		return "(no subject)"
+	}
+	return s
+}
+
+// citedCase matches "#123" or "case 123" in a new mail.
+var citedCase = regexp.MustCompile(`(?i)(?:#|\bcase\s*#?\s*)(\d{1,18})\b`)
+
+// cited returns the case a new mail cites ("as in case #41") when the
+// sender takes part in it, so the new case links to it; 0 otherwise.
+func (d *Desk) cited(tx *store.Tx, in *Inbound) int64 {
+	for _, text := range []string{in.Subject, in.Text} {
+		for _, m := range citedCase.FindAllStringSubmatch(text, 5) {
+			n, err := strconv.ParseInt(m[1], 10, 64)
+			if err != nil || n <= 0 {
+				continue
+			}
+			if role, err := d.role(tx, n, in.From); err == nil && role != "" {
+				return n
+			}
+		}
+	}
+	return 0
+}
+
+// refuseTechnical answers a technical mail from a plan without technical
+// support: a polite refusal, no case. The mail is kept.
+func (d *Desk) refuseTechnical(tx *store.Tx, in *Inbound, f Fields, t customerTerms, now time.Time) (Result, error) {
+	reason := fmt.Sprintf("the %s plan does not include technical support", t.planName)
+	it := &store.OutboxItem{
+		Kind: store.MailRefusal, Lang: d.language(f, in, t), To: []string{in.From},
+		MessageID: d.o.IDs.New(0), CreatedAt: now,
+		Notice: store.Notice{Subject: caseSubject(d.tag, in.Subject), Plan: t.planName, Code: store.CodeNoTechnical, Reason: reason},
+	}
+	if in.MessageID != "" {
+		it.InReplyTo, it.References = in.MessageID, append(append([]string{}, in.References...), in.MessageID)
+	}
+	return Result{Outcome: Refused, Reason: reason}, tx.Enqueue(it)
 }
 
 func caseType(route string) string {
@@ -77,8 +132,9 @@ func caseType(route string) string {
 }
 
 // language picks the case language: a Language field line, the
-// Content-Language header, Japanese script in the text, then the default.
-func (d *Desk) language(f Fields, in *Inbound) string {
+// Content-Language header, Japanese script in the text, the customer's
+// configured language, then the default.
+func (d *Desk) language(f Fields, in *Inbound, t customerTerms) string {
 	if f.Language != "" {
 		return f.Language
 	}
@@ -88,13 +144,16 @@ func (d *Desk) language(f Fields, in *Inbound) string {
 	if hasJapanese(in.Subject) || hasJapanese(in.Text) {
 		return "ja"
 	}
+	if l := Language(t.language); l != "" {
+		return l
+	}
 	return d.o.DefaultLanguage
 }
 
 // addContacts makes the Cc addresses of an opening mail contacts, up to the
 // limit, and says who was not added and why. Our own addresses, agents and
 // the requester are left out silently: they already get what they need.
-func (d *Desk) addContacts(tx *store.Tx, c *store.Case, cc []string, now time.Time) (added []string, refused []store.Refusal, err error) {
+func (d *Desk) addContacts(tx *store.Tx, c *store.Case, cc []string, limit int, now time.Time) (added []string, refused []store.Refusal, err error) {
 	seen := map[string]bool{strings.ToLower(c.Requester): true}
 	for _, addr := range cc {
 		a := strings.ToLower(strings.TrimSpace(addr))
@@ -104,10 +163,13 @@ func (d *Desk) addContacts(tx *store.Tx, c *store.Case, cc []string, now time.Ti
 		seen[a] = true
 		switch {
 		case !validAddress(a):
-			refused = append(refused, store.Refusal{Address: addr, Reason: "not a valid address"})
-		case len(added) >= d.o.Contacts:
-			refused = append(refused, store.Refusal{Address: a,
-				Reason: fmt.Sprintf("a case has at most %d additional contacts", d.o.Contacts)})
+			refused = append(refused, store.Refusal{Address: addr, Reason: "not a valid address", Code: store.CodeInvalidAddress})
+		case limit == 0:
+			refused = append(refused, store.Refusal{Address: a, Code: store.CodeNoContacts,
+				Reason: fmt.Sprintf("the %s plan has no additional contacts", c.Plan)})
+		case len(added) >= limit:
+			refused = append(refused, store.Refusal{Address: a, Code: store.CodeTooManyContacts, Limit: int64(limit),
+				Reason: fmt.Sprintf("a case has at most %d additional contacts", limit)})
 		default:
 			if err := tx.AddParticipant(c.ID, a, "contact", now); err != nil {
 				return nil, nil, err
@@ -161,11 +223,11 @@ func (d *Desk) limitAttachments(files []Attachment) (kept []store.Attachment, re
 		switch {
 		case size > d.o.AttachmentBytes:
 			rejected = append(rejected, store.Rejected{Filename: f.Filename, Size: size,
-				Reason: "larger than " + humanBytes(d.o.AttachmentBytes)})
+				Reason: "larger than " + humanBytes(d.o.AttachmentBytes), Code: store.CodeFileTooLarge, Limit: d.o.AttachmentBytes})
 			continue
 		case !f.Inline && count >= d.o.AttachmentsPerMessage:
-			rejected = append(rejected, store.Rejected{Filename: f.Filename, Size: size,
-				Reason: fmt.Sprintf("more than %d files in one message", d.o.AttachmentsPerMessage)})
+			rejected = append(rejected, store.Rejected{Filename: f.Filename, Size: size, Code: store.CodeTooManyFiles,
+				Limit: int64(d.o.AttachmentsPerMessage), Reason: fmt.Sprintf("more than %d files in one message", d.o.AttachmentsPerMessage)})
 			continue
 		}
 		if !f.Inline {

@@ -1,6 +1,7 @@
 package desk
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -35,7 +36,19 @@ func (d *Desk) reply(tx *store.Tx, c *store.Case, in *Inbound, rawID int64, now 
 		err := tx.AddEvent(c.ID, now, "held", "mail from "+in.From+", who is not a participant")
 		return Result{Outcome: Held, Case: c.ID, Reason: in.From + " is not a participant of the case"}, err
 	}
+	m := d.inboundMessage(c.ID, rawID, "customer", in, now)
+	cmds, rest := parseCommands(m.NewText, customerCommands)
 	if c.Status == StatusClosed {
+		if rating, comment, ok := surveyAnswer(m.NewText); ok && role == "requester" {
+			if err := tx.InsertMessage(m); err != nil {
+				return Result{}, err
+			}
+			err := d.rate(tx, c, 0, rating, comment, "mail", "", now)
+			return Result{Outcome: Reply, Case: c.ID, Reason: fmt.Sprintf("survey answer %d/5", rating)}, err
+		}
+		if has(cmds, "close") {
+			return Result{Outcome: Reply, Case: c.ID, Reason: "already closed"}, tx.InsertMessage(m)
+		}
 		if d.o.ReopenDays < 0 || now.Sub(c.ClosedAt) > time.Duration(d.o.ReopenDays)*24*time.Hour {
 			return d.open(tx, in, rawID, now, c.ID)
 		}
@@ -48,7 +61,6 @@ func (d *Desk) reply(tx *store.Tx, c *store.Case, in *Inbound, rawID int64, now 
 			return Result{}, err
 		}
 	}
-	m := d.inboundMessage(c.ID, rawID, "customer", in, now)
 	if err := tx.InsertMessage(m); err != nil {
 		return Result{}, err
 	}
@@ -56,7 +68,35 @@ func (d *Desk) reply(tx *store.Tx, c *store.Case, in *Inbound, rawID int64, now 
 	if err := tx.UpdateCase(c); err != nil {
 		return Result{}, err
 	}
-	return Result{Outcome: Reply, Case: c.ID}, tx.AddEvent(c.ID, now, "replied", "by "+in.From)
+	if err := tx.AddEvent(c.ID, now, "replied", "by "+in.From); err != nil {
+		return Result{}, err
+	}
+	return Result{Outcome: Reply, Case: c.ID}, d.customerCommands(tx, c, in.From, cmds, rest, now)
+}
+
+// customerCommands carries out a participant's #close and #escalate, and
+// tells a customer who asks for another severity that it is fixed.
+func (d *Desk) customerCommands(tx *store.Tx, c *store.Case, from string, cmds []command, rest string, now time.Time) error {
+	if f := ParseFields(rest); f.Severity != "" && f.Severity != c.Severity {
+		n := d.notice(c)
+		n.Code, n.SeverityAsked = store.CodeSeverityFixed, f.Severity
+		n.Reason = fmt.Sprintf("the severity of a case is fixed once it is open; to ask for %s, open a new case citing %s", f.Severity, d.tag.Format(c.ID))
+		if err := tx.AddEvent(c.ID, now, "severity kept", fmt.Sprintf("%s asked for %s", from, f.Severity)); err != nil {
+			return err
+		}
+		if err := d.enqueue(tx, c, &store.OutboxItem{Kind: store.MailStatus, To: []string{from}, Notice: n}, now); err != nil {
+			return err
+		}
+	}
+	if has(cmds, "escalate") {
+		if err := d.escalate(tx, c, store.CodeEscalated, "asked by "+from, now); err != nil {
+			return err
+		}
+	}
+	if has(cmds, "close") {
+		return d.closeCase(tx, c, closing{by: from, resolution: rest, code: store.CodeClosed, reason: "closed by " + from}, now)
+	}
+	return nil
 }
 
 // role reports addr's role on the case, "" when it is not a participant.
@@ -73,14 +113,78 @@ func (d *Desk) role(tx *store.Tx, caseID int64, addr string) (string, error) {
 	return "", nil
 }
 
-// agentMail is an agent answering a case by mail: the new text goes to the
-// requester and contacts like `postdesk case reply`.
+// agentMail is an agent working a case by mail: commands at the top
+// (#note, #close, #pending, #open, #severity X, #assign ADDR, #escalate),
+// then the text, which goes to the requester and contacts like `postdesk
+// case reply` unless the mail is a #note or only commands.
 func (d *Desk) agentMail(tx *store.Tx, c *store.Case, in *Inbound, rawID int64, now time.Time) (Result, error) {
 	m := d.inboundMessage(c.ID, rawID, "agent", in, now)
+	cmds, rest := parseCommands(m.NewText, agentCommands)
+	m.NewText = rest
+	if err := d.agentSettings(tx, c, in.From, cmds, now); err != nil {
+		return Result{}, err
+	}
+	switch {
+	case has(cmds, "note") || (rest == "" && !has(cmds, "close")):
+		m.Kind = "note"
+		if err := tx.InsertMessage(m); err != nil {
+			return Result{}, err
+		}
+		if err := tx.AddEvent(c.ID, now, "note", "by "+in.From); err != nil {
+			return Result{}, err
+		}
+		for _, s := range []string{StatusPending, StatusOpen} {
+			if has(cmds, s) {
+				if err := d.setStatusByAgent(tx, c, s, in.From, now); err != nil {
+					return Result{}, err
+				}
+			}
+		}
+		return Result{Outcome: Reply, Case: c.ID, Reason: "agent note"}, nil
+	case has(cmds, "close"):
+		if err := tx.InsertMessage(m); err != nil {
+			return Result{}, err
+		}
+		err := d.closeCase(tx, c, closing{by: in.From, resolution: rest, code: store.CodeClosed, reason: "closed by " + in.From}, now)
+		return Result{Outcome: Reply, Case: c.ID, Reason: "closed by an agent"}, err
+	}
 	if err := d.answer(tx, c, in.From, m, now); err != nil {
 		return Result{}, err
 	}
+	if has(cmds, "open") {
+		if err := d.setStatus(tx, c, StatusOpen, "status", "open "+byWhom(in.From), now); err != nil {
+			return Result{}, err
+		}
+		if err := tx.UpdateCase(c); err != nil {
+			return Result{}, err
+		}
+	}
 	return Result{Outcome: Reply, Case: c.ID, Reason: "agent reply"}, nil
+}
+
+// agentSettings applies #severity, #assign and #escalate.
+func (d *Desk) agentSettings(tx *store.Tx, c *store.Case, agent string, cmds []command, now time.Time) error {
+	for _, cmd := range cmds {
+		var err error
+		switch cmd.name {
+		case "severity":
+			err = d.setField(tx, c, "severity", cmd.arg, agent, now)
+		case "assign":
+			err = d.setField(tx, c, "assignee", cmd.arg, agent, now)
+		case "escalate":
+			err = d.escalate(tx, c, store.CodeEscalated, "asked by "+agent, now)
+		}
+		if err != nil {
+			// A mistyped command must not lose the mail: note it instead.
+			if errors.Is(err, ErrBadValue) {
+				err = tx.AddEvent(c.ID, now, "command refused", fmt.Sprintf("#%s %s from %s: %v", cmd.name, cmd.arg, agent, err))
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // answer records an agent's message m on the case and sends its new text to
@@ -111,6 +215,7 @@ func (d *Desk) answer(tx *store.Tx, c *store.Case, agent string, m *store.Messag
 	}
 	notice := d.notice(c)
 	notice.Author, notice.Body = agent, m.NewText
+	notice.SurveyLinks = d.surveyLinks(c.ID, m.ID)
 	notice.Attachments = make([]store.Attachment, 0, len(m.Attachments))
 	for _, a := range m.Attachments {
 		a.Data = nil
@@ -159,7 +264,7 @@ func (d *Desk) contacts(tx *store.Tx, caseID int64) ([]string, error) {
 func (d *Desk) notice(c *store.Case) store.Notice {
 	return store.Notice{
 		Case: c.ID, Tag: d.tag.Format(c.ID), Subject: c.Subject, Status: c.Status,
-		Severity: c.Severity, Type: c.Type, Service: c.Service, Requester: c.Requester,
+		Severity: c.Severity, Type: c.Type, Service: c.Service, Requester: c.Requester, Plan: c.Plan,
 		FirstResponseDue: c.FirstResponseDue,
 	}
 }

@@ -135,6 +135,7 @@ func (s *Sender) view(n store.Notice) templates.View {
 		Case: n.Case, Tag: n.Tag, Subject: n.Subject, Status: n.Status, Severity: n.Severity,
 		Type: n.Type, Service: n.Service, Requester: n.Requester, FirstResponseDue: n.FirstResponseDue,
 		ContactsAdded: n.ContactsAdded, Author: n.Author, Resolution: n.Resolution, Reason: n.Reason,
+		Code: n.Code, Plan: n.Plan, SeverityAsked: n.SeverityAsked, SurveyLinks: n.SurveyLinks,
 		// The agent's text, without blank lines or spaces around it.
 		Body:        strings.TrimLeft(strings.TrimRightFunc(n.Body, unicode.IsSpace), "\r\n"),
 		DeskName:    s.o.Name,
@@ -144,10 +145,10 @@ func (s *Sender) view(n store.Notice) templates.View {
 		v.DeskName = s.o.From
 	}
 	for _, r := range n.ContactsRefused {
-		v.ContactsRefused = append(v.ContactsRefused, templates.Refusal{Address: r.Address, Reason: r.Reason})
+		v.ContactsRefused = append(v.ContactsRefused, templates.Refusal{Address: r.Address, Reason: r.Reason, Code: r.Code, Limit: r.Limit})
 	}
 	for _, r := range n.Rejected {
-		v.Rejected = append(v.Rejected, templates.File{Filename: r.Filename, Size: r.Size, Reason: r.Reason})
+		v.Rejected = append(v.Rejected, templates.File{Filename: r.Filename, Size: r.Size, Reason: r.Reason, Code: r.Code, Limit: r.Limit})
 	}
 	for _, a := range n.Attachments {
 		v.Attachments = append(v.Attachments, templates.File{Filename: a.Filename, ContentType: a.ContentType, Size: a.Size})

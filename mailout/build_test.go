@@ -57,27 +57,77 @@ func sampleRow(kind, lang string, caseID int64, file store.Attachment) *store.Ou
 	switch kind {
 	case store.MailConfirmation:
 		n.ContactsAdded = []string{"bob@acme.example"}
-		n.ContactsRefused = []store.Refusal{{Address: "eve@other.example", Reason: "a case has at most 5 additional contacts"}}
-		n.Rejected = []store.Rejected{{Filename: "core.dump", Size: 6 << 20, Reason: "larger than 5 MiB"}}
+		n.ContactsRefused = []store.Refusal{
+			{Address: "eve@other.example", Reason: "a case has at most 5 additional contacts", Code: store.CodeTooManyContacts, Limit: 5},
+			{Address: "not an address", Reason: "not a valid address", Code: store.CodeInvalidAddress},
+		}
+		n.Rejected = []store.Rejected{
+			{Filename: "core.dump", Size: 6 << 20, Reason: "larger than 5 MiB", Code: store.CodeFileTooLarge, Limit: 5 << 20},
+			{Filename: "d.log", Size: 812, Reason: "more than 3 files in one message", Code: store.CodeTooManyFiles, Limit: 3},
+		}
+		n.Plan, n.Severity, n.SeverityAsked, n.Code = "business", "urgent", "critical", store.CodeSeverityCapped
 		it.Cc = []string{"bob@acme.example"}
 		it.References = it.References[:1]
 	case store.MailReply:
 		n.Author, n.Body, n.Attachments = "sam@example.com", text.body, []store.Attachment{file}
+		n.SurveyLinks = surveyLinks("1042.7")
 		it.Cc = []string{"bob@acme.example"}
 	case store.MailStatus:
-		n.Status, n.Reason = "pending", "set to pending by sam@example.com"
+		n.Status, n.Reason, n.Code = "pending", "set to pending by sam@example.com", store.CodeStatus
 		it.Cc = []string{"bob@acme.example"}
 	case store.MailClosed:
-		n.Status, n.Resolution = "closed", text.resolution
+		n.Status, n.Resolution, n.Code = "closed", text.resolution, store.CodeClosed
+		n.SurveyLinks = surveyLinks("1042.0")
 	case store.MailRefusal:
-		n = store.Notice{Subject: text.subject, Reason: "technical cases are not part of the basic plan"}
+		n = store.Notice{Subject: text.subject, Plan: "basic", Code: store.CodeNoTechnical,
+			Reason: "the basic plan does not include technical support"}
 		it.CaseID, it.References = 0, it.References[:1]
 	case store.MailAlert:
-		n.Reason = "first response target missed"
+		n.Reason, n.Code = "no first response by 2026-11-21T13:00:00Z", store.CodeOverdue
 		it.To, it.InReplyTo, it.References = []string{"oncall@example.com"}, "", nil
 	}
 	it.Notice = n
 	return it
+}
+
+// surveyLinks are five rating links like the desk's.
+func surveyLinks(target string) []string {
+	var links []string
+	for r := 1; r <= 5; r++ {
+		links = append(links, fmt.Sprintf("https://support.example.com/survey/%s.%d.sig", target, r))
+	}
+	return links
+}
+
+// variants are golden mails for notices that change what a kind says.
+var variants = map[string]func(*store.OutboxItem){
+	"status-severity-fixed": func(it *store.OutboxItem) {
+		it.Notice.Code, it.Notice.SeverityAsked, it.Notice.Status = store.CodeSeverityFixed, "critical", "open"
+		it.Cc = nil
+	},
+	"closed-autoclosed": func(it *store.OutboxItem) {
+		it.Notice.Code, it.Notice.Resolution = store.CodeAutoclosed, ""
+	},
+}
+
+func TestGoldenVariants(t *testing.T) {
+	db := openDB(t)
+	s, _ := newSender(t, db, nil, nil)
+	c := newCase(t, db, "en")
+	for name, edit := range variants {
+		kind, _, _ := strings.Cut(name, "-")
+		for _, lang := range langs {
+			t.Run(name+"."+lang, func(t *testing.T) {
+				it := sampleRow(kind, lang, c, store.Attachment{})
+				edit(it)
+				got, err := s.Build(context.Background(), it)
+				if err != nil {
+					t.Fatal(err)
+				}
+				compareGolden(t, filepath.Join("testdata", name+"."+lang+".golden.eml"), got)
+			})
+		}
+	}
 }
 
 func TestGoldenMessages(t *testing.T) {
@@ -96,24 +146,27 @@ func TestGoldenMessages(t *testing.T) {
 				if !bytes.Equal(got, again) {
 					t.Fatal("Build is not deterministic")
 				}
-				path := filepath.Join("testdata", kind+"."+lang+".golden.eml")
-				if *update {
-					if err := os.MkdirAll("testdata", 0o755); err != nil {
-						t.Fatal(err)
-					}
-					if err := os.WriteFile(path, got, 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
-				want, err := os.ReadFile(path)
-				if err != nil {
-					t.Fatalf("%v (run go test ./mailout -update)", err)
-				}
-				if !bytes.Equal(got, want) {
-					t.Errorf("Build differs from %s (run go test ./mailout -update and review the diff):\n%s", path, got)
-				}
+				compareGolden(t, filepath.Join("testdata", kind+"."+lang+".golden.eml"), got)
 			})
 		}
+	}
+}
+
+// compareGolden compares got with the golden file at path, rewriting it
+// first with -update.
+func compareGolden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./mailout -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("Build differs from %s (run go test ./mailout -update and review the diff):\n%s", path, got)
 	}
 }
 

@@ -61,6 +61,10 @@ type Rejected struct {
 	Filename string `json:"filename"`
 	Size     int64  `json:"size"`
 	Reason   string `json:"reason"`
+	// Code and Limit say the same for templates (CodeFileTooLarge with the
+	// size limit, CodeTooManyFiles with the count); not stored.
+	Code  string `json:"code,omitempty"`
+	Limit int64  `json:"limit,omitempty"`
 }
 
 // Digest is the hex SHA-256 of b, the key of raw messages and attachments.

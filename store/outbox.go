@@ -52,14 +52,49 @@ type Notice struct {
 	// Attachments are files to attach, by digest (their data is in the store).
 	Attachments []Attachment `json:"attachments,omitempty"`
 	Resolution  string       `json:"resolution,omitempty"`
-	// Reason explains a refusal, an alert or a status change.
+	// Reason explains a refusal, an alert or a status change, in English,
+	// for agents; Code names the same event for templates to say in the
+	// mail's language.
 	Reason string `json:"reason,omitempty"`
+	Code   string `json:"code,omitempty"`
+	// Plan is the customer's support plan; SeverityAsked is the severity the
+	// customer asked for when it differs from the one given.
+	Plan          string `json:"plan,omitempty"`
+	SeverityAsked string `json:"severity_asked,omitempty"`
+	// SurveyLinks are the five rating links (1 to 5) of a closing mail or of
+	// an agent's answer.
+	SurveyLinks []string `json:"survey_links,omitempty"`
 }
+
+// Codes of Notice.Code: what happened, for the templates.
+const (
+	CodeSeverityCapped = "severity-capped" // the plan allows less than was asked
+	CodeSeverityFixed  = "severity-fixed"  // a customer tried to change severity
+	CodeNoTechnical    = "no-technical"    // the plan has no technical support
+	CodeEscalated      = "escalated"       // the customer asked to escalate
+	CodeOverdue        = "overdue"         // past the first-response target
+	CodeUndeliverable  = "undeliverable"   // a mail could not be delivered
+	CodeStatus         = "status"          // an agent changed the status
+	CodeClosed         = "closed"          // the case was closed
+	CodeAutoclosed     = "autoclosed"      // closed after waiting on the customer
+	CodeReopened       = "reopened"        // a reply reopened the case
+	CodeTooLarge       = "too-large"       // the mail was over the size limit
+
+	CodeInvalidAddress  = "invalid-address"   // a Cc address that cannot be mailed
+	CodeTooManyContacts = "too-many-contacts" // over the contact limit
+	CodeNoContacts      = "no-contacts"       // the plan has no additional contacts
+	CodeFileTooLarge    = "file-too-large"    // an attachment over the size limit
+	CodeTooManyFiles    = "too-many-files"    // over the file count limit
+)
 
 // Refusal is an address that was not added, and why.
 type Refusal struct {
 	Address string `json:"address"`
 	Reason  string `json:"reason"`
+	// Code and Limit say the same for templates: CodeInvalidAddress,
+	// CodeTooManyContacts (Limit: the most contacts) or CodeNoContacts.
+	Code  string `json:"code,omitempty"`
+	Limit int64  `json:"limit,omitempty"`
 }
 
 // OutboxItem is one mail to send, and what became of it.

@@ -137,4 +137,18 @@ CREATE TABLE mailbox_state (
 	last_uid    INTEGER NOT NULL
 );
 `,
+	// 2: satisfaction surveys. Every answer is a row; the latest one counts.
+	`
+CREATE TABLE surveys (
+	id          INTEGER PRIMARY KEY,
+	case_id     INTEGER NOT NULL REFERENCES cases(id),
+	message_id  INTEGER REFERENCES messages(id),
+	rating      INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 5),
+	comment     TEXT    NOT NULL DEFAULT '',
+	via         TEXT    NOT NULL CHECK (via IN ('mail', 'web')),
+	token_hash  TEXT    NOT NULL DEFAULT '',
+	answered_at INTEGER NOT NULL
+);
+CREATE INDEX surveys_case ON surveys(case_id);
+`,
 }

@@ -124,7 +124,7 @@ func TestOutboxLifecycle(t *testing.T) {
 	now := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
 	c := &Case{Subject: "S", Status: "open", Severity: "normal", Type: "technical", Requester: "a@x", CreatedAt: now, UpdatedAt: now}
 	it := &OutboxItem{Kind: MailConfirmation, To: []string{"a@x"}, MessageID: "pd.1@y", CreatedAt: now,
-		Notice: Notice{Tag: "[Case #1]", ContactsRefused: []Refusal{{"c@x", "limit"}}}}
+		Notice: Notice{Tag: "[Case #1]", ContactsRefused: []Refusal{{Address: "c@x", Reason: "limit"}}}}
 	err := db.Tx(ctx, func(tx *Tx) error {
 		if err := tx.InsertCase(c); err != nil {
 			return err

@@ -25,7 +25,14 @@ type View struct {
 	Body        string // an agent's text; never a customer's
 	Attachments []File // files attached to this mail
 	Resolution  string // how the case was solved, when it was closed
-	Reason      string // why: a refusal, an alert or a status change
+	Reason      string // why, in English for agents: a refusal, an alert or a status change
+	// Code names what happened (store.Code* values such as "severity-capped"),
+	// so customer mails can say it in their own language.
+	Code string
+	// Plan is the customer's support plan; SeverityAsked the severity the
+	// customer asked for when the case got another.
+	Plan          string
+	SeverityAsked string
 
 	DeskName    string // the desk's display name
 	DeskAddress string // the desk's address, where replies go
@@ -38,7 +45,9 @@ type View struct {
 // Refusal is an address that was not added to a case, and why.
 type Refusal struct {
 	Address string
-	Reason  string
+	Reason  string // in English
+	Code    string // invalid-address, too-many-contacts, no-contacts
+	Limit   int64  // the contact limit, for too-many-contacts
 }
 
 // File is an attached or a rejected file.
@@ -46,7 +55,9 @@ type File struct {
 	Filename    string
 	ContentType string
 	Size        int64
-	Reason      string // why it was not kept; empty for attachments
+	Reason      string // why it was not kept, in English; empty for attachments
+	Code        string // file-too-large (Limit in bytes) or too-many-files (Limit: the count)
+	Limit       int64
 }
 
 // sampleView is the filled View every template is executed against at load,
@@ -59,11 +70,14 @@ func sampleView() View {
 		Requester: "alice@acme.example", FirstResponseDue: time.Date(2026, 11, 21, 13, 0, 0, 0, time.UTC),
 		ContactsAdded: []string{"bob@acme.example"},
 		ContactsRefused: []Refusal{
-			{Address: "eve@other.example", Reason: "a case has at most 5 additional contacts"},
+			{Address: "eve@other.example", Reason: "a case has at most 5 additional contacts", Code: "too-many-contacts", Limit: 5},
+			{Address: "bad address", Reason: "not a valid address", Code: "invalid-address"},
 		},
 		Rejected: []File{
-			{Filename: "core.dump", Size: 6 << 20, Reason: "larger than 5 MiB"},
+			{Filename: "core.dump", Size: 6 << 20, Reason: "larger than 5 MiB", Code: "file-too-large", Limit: 5 << 20},
+			{Filename: "d.log", Size: 200, Reason: "more than 3 files in one message", Code: "too-many-files", Limit: 3},
 		},
+		Code: "severity-capped", Plan: "developer", SeverityAsked: "urgent",
 		Author:      "agent@support.example",
 		Body:        "Hello Alice,\n\nThe load balancer is healthy again.\n\nRegards,\nSam",
 		Attachments: []File{{Filename: "report.txt", ContentType: "text/plain", Size: 812 << 10}},

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -77,23 +78,13 @@ func openApp(ctx context.Context, cfg *Config, o appOptions) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	reopen := cfg.Desk.ReopenDays
-	if reopen == 0 {
-		reopen = -1
+	do, err := deskOptions(cfg)
+	if err != nil {
+		db.Close()
+		return nil, err
 	}
-	var own []string
-	for _, m := range cfg.Mailboxes {
-		if strings.Contains(m.Username, "@") {
-			own = append(own, m.Username)
-		}
-	}
-	d, err := desk.New(db, desk.Options{
-		Address: cfg.Desk.Address, OwnAddresses: own, Tag: cfg.Desk.Tag,
-		Agents: cfg.Desk.Agents, Notify: cfg.Desk.Notify, DefaultLanguage: cfg.Desk.DefaultLanguage,
-		ReopenDays: reopen, Contacts: cfg.Limits.Contacts,
-		AttachmentsPerMessage: cfg.Limits.AttachmentsPerMessage, AttachmentBytes: cfg.Limits.AttachmentBytes,
-		Targets: cfg.SLA.Targets(), IDs: ids, Now: o.now, Logger: o.logger,
-	})
+	do.IDs, do.SurveyKey, do.Now, do.Logger = ids, key, o.now, o.logger
+	d, err := desk.New(db, do)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -106,6 +97,91 @@ func openApp(ctx context.Context, cfg *Config, o appOptions) (*app, error) {
 		}
 	}
 	return a, nil
+}
+
+// deskOptions turns the configuration into the desk's options (all but
+// the secrets, the clock and the logger).
+func deskOptions(cfg *Config) (desk.Options, error) {
+	loc, err := time.LoadLocation(cfg.Desk.Timezone)
+	if err != nil {
+		return desk.Options{}, fmt.Errorf("desk.timezone: %w", err)
+	}
+	hours, err := businessHours(cfg.BusinessHours, loc)
+	if err != nil {
+		return desk.Options{}, err
+	}
+	o := desk.Options{
+		Address: cfg.Desk.Address, Tag: cfg.Desk.Tag, Agents: cfg.Desk.Agents, Notify: cfg.Desk.Notify,
+		DefaultLanguage: cfg.Desk.DefaultLanguage, ReopenDays: orNever(cfg.Desk.ReopenDays),
+		AutocloseDays: orNever(cfg.Desk.AutocloseDays), Contacts: cfg.Limits.Contacts,
+		AttachmentsPerMessage: cfg.Limits.AttachmentsPerMessage, AttachmentBytes: cfg.Limits.AttachmentBytes,
+		Targets: cfg.SLA.Targets(), DefaultPlan: cfg.Desk.DefaultPlan, Hours: hours,
+		Plans: map[string]desk.Plan{}, SurveyURL: surveyURL(cfg.HTTP),
+	}
+	for _, m := range cfg.Mailboxes {
+		if strings.Contains(m.Username, "@") {
+			o.OwnAddresses = append(o.OwnAddresses, m.Username)
+		}
+	}
+	for name, p := range cfg.Plans {
+		o.Plans[name] = desk.Plan{MaxSeverity: p.MaxSeverity, Technical: p.Technical, Contacts: p.Contacts,
+			BusinessHours: p.Hours == "business", CriticalTarget: p.CriticalTarget.Duration}
+	}
+	for _, c := range cfg.Customers {
+		dc := desk.Customer{Match: c.Match, Plan: c.Plan, Language: c.Language}
+		if c.Timezone != "" {
+			if dc.Location, err = time.LoadLocation(c.Timezone); err != nil {
+				return desk.Options{}, fmt.Errorf("customer %s: %w", c.Match, err)
+			}
+		}
+		o.Customers = append(o.Customers, dc)
+	}
+	return o, nil
+}
+
+// orNever maps a configured day count where 0 means "never" to the desk's
+// convention (negative means never).
+func orNever(days int) int {
+	if days == 0 {
+		return -1
+	}
+	return days
+}
+
+// businessHours converts [business_hours] for the desk.
+func businessHours(b BusinessHoursConfig, loc *time.Location) (desk.Hours, error) {
+	start, err := parseClock(b.Start)
+	if err != nil {
+		return desk.Hours{}, fmt.Errorf("business_hours.start: %w", err)
+	}
+	end, err := parseClock(b.End)
+	if err != nil {
+		return desk.Hours{}, fmt.Errorf("business_hours.end: %w", err)
+	}
+	h := desk.Hours{Start: start, End: end, Location: loc, Holidays: map[string]bool{}}
+	for _, d := range b.Days {
+		i := slices.Index(weekdays, strings.ToLower(d))
+		if i < 0 {
+			return desk.Hours{}, fmt.Errorf("business_hours.days: unknown day %q", d)
+		}
+		h.Days[i] = true
+	}
+	for _, day := range b.Holidays {
+		h.Holidays[day] = true
+	}
+	return h, nil
+}
+
+// surveyURL is the base of survey links: public_url, else the listener.
+func surveyURL(h HTTPConfig) string {
+	base := h.PublicURL
+	if base == "" {
+		if h.Listen == "" {
+			return ""
+		}
+		base = "http://" + h.Listen
+	}
+	return strings.TrimRight(base, "/") + "/survey/"
 }
 
 // newSender builds the outbox sender of the configured SMTP server.
@@ -145,6 +221,9 @@ func withApp(ctx context.Context, load func() (*Config, error), o appOptions, fn
 // the first configured one; with none, technical cases).
 func (a *app) intake(mailbox string) (*mailin.Intake, error) {
 	in := &mailin.Intake{Desk: a.desk, MaxBytes: a.cfg.Limits.MessageBytes}
+	if a.sender != nil {
+		in.Desk = kicking{Desk: a.desk, kick: a.sender.Kick}
+	}
 	if mailbox == "" && len(a.cfg.Mailboxes) > 0 {
 		mailbox = a.cfg.Mailboxes[0].Name
 	}
@@ -159,6 +238,24 @@ func (a *app) intake(mailbox string) (*mailin.Intake, error) {
 	}
 	return nil, fmt.Errorf("%w: no [[mailbox]] named %q", errUsage, mailbox)
 }
+
+// kicking wakes the outbox sender after every decision the desk records,
+// so a confirmation leaves within moments of the mail's arrival.
+type kicking struct {
+	*desk.Desk
+	kick func()
+}
+
+// Receive records the decision, then wakes the sender.
+func (k kicking) Receive(ctx context.Context, in *desk.Inbound) (desk.Result, error) {
+	res, err := k.Desk.Receive(ctx, in)
+	if err == nil {
+		k.kick()
+	}
+	return res, err
+}
+
+var _ mailin.Receiver = kicking{}
 
 func domainOf(addr string) string {
 	if i := strings.LastIndexByte(addr, '@'); i >= 0 {

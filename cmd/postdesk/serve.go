@@ -13,6 +13,7 @@ import (
 
 	"github.com/coreos/go-systemd/v22/daemon"
 
+	"github.com/postdesk/postdesk/desk"
 	"github.com/postdesk/postdesk/mailin"
 )
 
@@ -67,6 +68,7 @@ func (d *daemonRun) run(ctx context.Context) error {
 	for _, p := range d.pollers {
 		wg.Go(func() { errs <- p.Run(ctx) })
 	}
+	wg.Go(func() { d.tick(ctx) })
 	if d.app.sender != nil {
 		wg.Go(func() { errs <- d.app.sender.Run(ctx) })
 	} else {
@@ -117,6 +119,33 @@ func (d *daemonRun) watchdog(ctx context.Context) {
 	}
 }
 
+// tickEvery is how often the desk's clock rules run (escalation, autoclose).
+const tickEvery = time.Minute
+
+// tick runs the desk's clock rules every tickEvery until ctx ends, waking
+// the sender when they queued mail.
+func (d *daemonRun) tick(ctx context.Context) {
+	t := time.NewTicker(tickEvery)
+	defer t.Stop()
+	for {
+		st, err := d.app.desk.Tick(ctx)
+		if err != nil && ctx.Err() == nil {
+			d.log.Error("desk tick", "err", err)
+		}
+		if st.Escalated+st.Closed > 0 {
+			d.log.Info("desk tick", "escalated", st.Escalated, "closed", st.Closed)
+			if d.app.sender != nil {
+				d.app.sender.Kick()
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 // drain sends what the outbox holds, for at most drainTimeout.
 func (d *daemonRun) drain() {
 	if d.app.sender == nil {
@@ -142,6 +171,9 @@ func (a *app) poller(m MailboxConfig) (*mailin.Poller, error) {
 	if err != nil {
 		return nil, err
 	}
+	if a.sender != nil {
+		in.Desk = kickAfterReceive{Receiver: in.Desk, kick: a.sender.Kick}
+	}
 	password, err := secretValue(m.Password, m.PasswordFile)
 	if err != nil {
 		return nil, fmt.Errorf("mailbox %s: %w", m.Name, err)
@@ -155,6 +187,30 @@ func (a *app) poller(m MailboxConfig) (*mailin.Poller, error) {
 		o.Token = func(ctx context.Context) (string, error) { return tokenFromCommand(ctx, cmd) }
 	}
 	return mailin.NewPoller(o, in), nil
+}
+
+// kickAfterReceive wakes the outbox sender after each committed intake
+// decision, so that what it queued (a confirmation) is sent at once instead
+// of at the sender's next periodic look (up to a minute later).
+type kickAfterReceive struct {
+	mailin.Receiver
+	kick func()
+}
+
+func (k kickAfterReceive) Receive(ctx context.Context, in *desk.Inbound) (desk.Result, error) {
+	res, err := k.Receiver.Receive(ctx, in)
+	if err == nil {
+		k.kick()
+	}
+	return res, err
+}
+
+func (k kickAfterReceive) Quarantine(ctx context.Context, raw []byte, mailbox string, uid uint32, reason string) (desk.Result, error) {
+	res, err := k.Receiver.Quarantine(ctx, raw, mailbox, uid, reason)
+	if err == nil {
+		k.kick()
+	}
+	return res, err
 }
 
 // tokenFromCommand runs the configured command (through sh -c) and returns

@@ -35,7 +35,7 @@ func caseDetail(ctx context.Context, db *store.DB, n int64) (caseJSON, error) {
 				ContentType: at.ContentType, Size: at.Size, SHA256: at.SHA256})
 		}
 		for _, r := range m.Rejected {
-			mj.RejectedAttachments = append(mj.RejectedAttachments, rejectedJSON(r))
+			mj.RejectedAttachments = append(mj.RejectedAttachments, rejectedJSON{Filename: r.Filename, Size: r.Size, Reason: r.Reason})
 		}
 		cj.Messages = append(cj.Messages, mj)
 	}

@@ -1,0 +1,106 @@
+package desk
+
+import (
+	"strings"
+	"time"
+)
+
+// Plan is what a support plan allows (DESIGN §4, after AWS Support).
+type Plan struct {
+	// MaxSeverity caps the severity a customer may ask for.
+	MaxSeverity string
+	// Technical says whether technical cases are accepted; without it the
+	// sender of a technical mail gets a polite refusal and no case.
+	Technical bool
+	// Contacts is how many additional contacts a case may have.
+	Contacts int
+	// BusinessHours makes first-response targets count only in business
+	// hours in the customer's time zone; otherwise they count 24/7.
+	BusinessHours bool
+	// CriticalTarget replaces the critical target (enterprise-on-ramp: 30 min).
+	CriticalTarget time.Duration
+}
+
+// DefaultPlans are the five plans of DESIGN §4.
+var DefaultPlans = map[string]Plan{
+	"basic":              {MaxSeverity: "normal", Technical: false, Contacts: 0, BusinessHours: true},
+	"developer":          {MaxSeverity: "normal", Technical: true, Contacts: 0, BusinessHours: true},
+	"business":           {MaxSeverity: "urgent", Technical: true, Contacts: 5},
+	"enterprise-on-ramp": {MaxSeverity: "critical", Technical: true, Contacts: 5, CriticalTarget: 30 * time.Minute},
+	"enterprise":         {MaxSeverity: "critical", Technical: true, Contacts: 5},
+}
+
+// Customer maps senders to a plan, a language and a time zone.
+type Customer struct {
+	// Match is a whole address ("alice@acme.example") or a domain
+	// ("@acme.example", that domain only, not its subdomains). An address
+	// match wins over a domain match.
+	Match    string
+	Plan     string         // "" = the default plan
+	Language string         // "" = detect, then the default language
+	Location *time.Location // nil = the desk's time zone
+}
+
+// severityRank orders severities from low to critical.
+var severityRank = map[string]int{"low": 1, "normal": 2, "high": 3, "urgent": 4, "critical": 5}
+
+// customerTerms are the plan, language and hours that apply to a sender.
+type customerTerms struct {
+	planName string
+	plan     Plan
+	language string
+	hours    Hours
+}
+
+// terms finds the terms of addr: its [[customer]] entry, else the defaults.
+func (d *Desk) terms(addr string) customerTerms {
+	addr = strings.ToLower(addr)
+	var match *Customer
+	for i := range d.o.Customers {
+		c := &d.o.Customers[i]
+		m := strings.ToLower(c.Match)
+		if m == addr {
+			match = c
+			break
+		}
+		if strings.HasPrefix(m, "@") && strings.HasSuffix(addr, m) && match == nil {
+			match = c
+		}
+	}
+	t := customerTerms{planName: d.o.DefaultPlan, hours: d.o.Hours}
+	if match != nil {
+		if match.Plan != "" {
+			t.planName = match.Plan
+		}
+		t.language = match.Language
+		if match.Location != nil {
+			t.hours.Location = match.Location
+		}
+	}
+	t.plan = d.o.Plans[t.planName]
+	if !t.plan.BusinessHours {
+		t.hours = Hours{Always: true}
+	}
+	return t
+}
+
+// grant returns the severity a plan gives for a request: the request capped
+// at the plan's maximum, normal when nothing (or nothing known) was asked.
+func (p Plan) grant(asked string) string {
+	s := asked
+	if s == "" {
+		s = "normal"
+	}
+	if max := p.MaxSeverity; max != "" && severityRank[s] > severityRank[max] {
+		s = max
+	}
+	return s
+}
+
+// target is the first-response target of a severity under the plan.
+func (d *Desk) target(p Plan, severity string) time.Duration {
+	if severity == "critical" && p.CriticalTarget > 0 {
+		return p.CriticalTarget
+	}
+	return d.o.Targets[severity]
+}
