@@ -15,6 +15,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/postdesk/postdesk/desk"
 )
 
 const (
@@ -74,6 +76,27 @@ type MailboxOptions struct {
 	OnOversize func(ctx context.Context, uid uint32, size int64)
 	// Logger receives the intake's logs; nil discards them.
 	Logger *slog.Logger
+	// Observer, when set, is told about handled messages and reconnects
+	// (metrics); nil tells nobody.
+	Observer Observer
+}
+
+// Observer is told what a Poller does, for metrics. It is called from the
+// goroutine running PollOnce or Run, while the Poller holds its lock: it
+// must return quickly and must not call the Poller.
+type Observer interface {
+	// Processed is called for every message handled, once it has been moved
+	// out of the folder: outcome is the desk's decision, Quarantined for
+	// mail over the size limit and for mail that failed MaxAttempts times.
+	// d runs from the end of the message's download to the end of its move
+	// (the download is not counted: messages are fetched in groups; mail
+	// over the size limit is not downloaded at all). A failed attempt that
+	// leaves the message in the folder is not reported.
+	Processed(mailbox string, outcome desk.Outcome, d time.Duration)
+	// Reconnected is called when the Poller has logged in again after its
+	// connection dropped or a connection attempt failed; not for the first
+	// connection, nor after Close.
+	Reconnected(mailbox string)
 }
 
 func (o MailboxOptions) withDefaults() MailboxOptions {
@@ -117,6 +140,9 @@ type Poller struct {
 	conn        *conn      // nil when not connected
 	uidValidity uint32
 	attempts    map[attemptKey]int
+	// lost is set when a connection dropped or could not be made: the
+	// next login is a reconnect (Observer.Reconnected).
+	lost bool
 
 	newMail     chan struct{} // an EXISTS arrived; buffered, never blocks the client
 	lastSuccess atomic.Int64  // unix nanoseconds
@@ -166,6 +192,23 @@ func (p *Poller) LastSuccess() time.Time {
 }
 
 func (p *Poller) succeeded() { p.lastSuccess.Store(time.Now().UnixNano()) }
+
+// processed tells the Observer, if any, that a message was handled with
+// outcome; start is when its handling began.
+func (p *Poller) processed(outcome desk.Outcome, start time.Time) {
+	if p.o.Observer != nil {
+		p.o.Observer.Processed(p.o.Name, outcome, time.Since(start))
+	}
+}
+
+// loggedIn tells the Observer, if any, about a login that replaces a lost
+// connection.
+func (p *Poller) loggedIn() {
+	if p.lost && p.o.Observer != nil {
+		p.o.Observer.Reconnected(p.o.Name)
+	}
+	p.lost = false
+}
 
 // PollOnce connects if needed, processes every message in Folder in UID
 // order, moves each handled one, and returns how many it handled: moved to
@@ -239,6 +282,7 @@ func (p *Poller) dropAfter(err error) {
 	}
 	p.conn.c.Close()
 	p.conn = nil
+	p.lost = true
 }
 
 // logout ends the session politely, within replyTimeout.
@@ -263,12 +307,14 @@ func (p *Poller) connect(ctx context.Context) (*conn, error) {
 		select {
 		case <-p.conn.c.Closed():
 			p.conn = nil
+			p.lost = true
 		default:
 			return p.conn, nil
 		}
 	}
 	raw, err := (&net.Dialer{}).DialContext(ctx, "tcp", p.o.Addr)
 	if err != nil {
+		p.lost = true
 		return nil, fmt.Errorf("connect to %s: %w", p.o.Addr, err)
 	}
 	stop := context.AfterFunc(ctx, func() { raw.Close() })
@@ -276,9 +322,11 @@ func (p *Poller) connect(ctx context.Context) (*conn, error) {
 	c, err := p.session(ctx, raw)
 	if err != nil {
 		raw.Close()
+		p.lost = true
 		return nil, fmt.Errorf("connect to %s: %w", p.o.Addr, err)
 	}
 	p.conn = c
+	p.loggedIn()
 	p.log.Debug("connected", "addr", p.o.Addr, "move", c.caps.Has(imap.CapMove),
 		"uidplus", c.caps.Has(imap.CapUIDPlus), "idle", c.caps.Has(imap.CapIdle))
 	return c, nil
@@ -478,6 +526,7 @@ func (p *Poller) cycle(ctx context.Context) error {
 	if err := p.idle(ctx, p.conn, handled); err != nil {
 		p.conn.c.Close()
 		p.conn = nil
+		p.lost = true
 		return fmt.Errorf("idle: %w", err)
 	}
 	p.succeeded()

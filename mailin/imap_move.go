@@ -199,7 +199,11 @@ func (p *Poller) handle(ctx context.Context, c *conn, uid imap.UID, raw []byte) 
 		if ctx.Err() != nil {
 			return 0, err
 		}
-		return p.failed(c, uid, err, log)
+		n, ferr := p.failed(c, uid, err, log)
+		if n > 0 {
+			p.processed(desk.Quarantined, start)
+		}
+		return n, ferr
 	}
 	dest := p.o.Processed
 	if res.Outcome == desk.Quarantined {
@@ -209,6 +213,7 @@ func (p *Poller) handle(ctx context.Context, c *conn, uid imap.UID, raw []byte) 
 		return 0, err
 	}
 	delete(p.attempts, attemptKey{p.uidValidity, uid})
+	p.processed(res.Outcome, start)
 	log.Info("message handled", "outcome", res.Outcome, "case", res.Case, "reason", res.Reason,
 		"folder", dest, "duration", time.Since(start))
 	return 1, nil
@@ -247,9 +252,11 @@ func (p *Poller) failed(c *conn, uid imap.UID, cause error, log *slog.Logger) (i
 
 // oversize moves a message over the size limit to Quarantine unread.
 func (p *Poller) oversize(ctx context.Context, c *conn, uid imap.UID, size int64) (int, error) {
+	start := time.Now()
 	if err := p.move(c, uid, p.o.Quarantine); err != nil {
 		return 0, err
 	}
+	p.processed(desk.Quarantined, start)
 	p.log.Warn("message over the size limit moved to quarantine without download", "uid", uint32(uid),
 		"bytes", size, "limit", p.in.Limit(), "folder", p.o.Quarantine)
 	if p.o.OnOversize != nil {

@@ -33,6 +33,24 @@ type Options struct {
 	Logger    *slog.Logger     // nil = discard
 	MaxAge    time.Duration    // how long to keep retrying; 0 = 5 days
 	Boundary  string           // fixed MIME boundary for golden tests; "" = random
+	Observer  Observer         // told what became of each mail (metrics); nil = nobody
+	// AlertFor returns the mail to queue for the support team when a mail
+	// fails for good (nil: none); the desk decides who is told and what.
+	// It is queued in the same transaction that marks the failure.
+	AlertFor func(failed *store.OutboxItem, reason string) *store.OutboxItem
+}
+
+// Observer is told what became of each mail a Flush tried, once the result
+// is recorded in the store; kind is the outbox row's kind ("confirmation",
+// "reply"...). It is called from the flushing goroutine and must return
+// quickly.
+type Observer interface {
+	// Sent: the SMTP server accepted the mail.
+	Sent(kind string)
+	// Failed: the mail was not sent. permanent means it never will be (a
+	// 5xx reply, a row that cannot be built, or MaxAge reached); otherwise
+	// it is queued again for a later attempt.
+	Failed(kind string, permanent bool)
 }
 
 // The TLS modes of Options.TLS.
@@ -116,7 +134,7 @@ func (s *Sender) Kick() {
 
 // maxWait is the longest Run sleeps: other processes (the command line)
 // queue mail without being able to Kick this one.
-const maxWait = time.Minute
+const maxWait = 5 * time.Second
 
 // Run flushes, then waits until the next row is due, Kick is called, or ctx
 // ends; returns nil on ctx end. A failed Flush (the database, or a panic) is

@@ -119,6 +119,9 @@ func (f *flushRun) sent(ctx context.Context, it *store.OutboxItem, raw []byte) e
 		return err
 	}
 	f.stats.Sent++
+	if o := f.s.o.Observer; o != nil {
+		o.Sent(it.Kind)
+	}
 	f.s.log.Info("outbox mail", logAttrs(it, "sent", nil)...)
 	return nil
 }
@@ -132,15 +135,25 @@ func (f *flushRun) retry(ctx context.Context, it *store.OutboxItem, reason strin
 		return err
 	}
 	f.stats.Retried++
+	if o := f.s.o.Observer; o != nil {
+		o.Failed(it.Kind, false)
+	}
 	f.s.log.Warn("outbox mail", append(logAttrs(it, "retry", errors.New(reason)), "next", next)...)
 	return nil
 }
 
 func (f *flushRun) fail(ctx context.Context, it *store.OutboxItem, reason string) error {
-	if err := f.s.db.MarkFailed(context.WithoutCancel(ctx), it.ID, f.now, reason); err != nil {
+	var alert *store.OutboxItem
+	if f.s.o.AlertFor != nil {
+		alert = f.s.o.AlertFor(it, reason)
+	}
+	if err := f.s.db.MarkFailed(context.WithoutCancel(ctx), it.ID, f.now, reason, alert); err != nil {
 		return err
 	}
 	f.stats.Failed++
+	if o := f.s.o.Observer; o != nil {
+		o.Failed(it.Kind, true)
+	}
 	f.s.log.Error("outbox mail", logAttrs(it, "failed", errors.New(reason))...)
 	return nil
 }

@@ -263,9 +263,10 @@ func (db *DB) MarkRetry(ctx context.Context, id int64, next time.Time, reason st
 	return nil
 }
 
-// MarkFailed records that the mail will not be sent, and adds a
-// "delivery failed" event to its case.
-func (db *DB) MarkFailed(ctx context.Context, id int64, at time.Time, reason string) error {
+// MarkFailed records that the mail will not be sent, adds a "delivery
+// failed" event to its case and, when alert is not nil, enqueues it (the
+// notice to the support team) in the same transaction.
+func (db *DB) MarkFailed(ctx context.Context, id int64, at time.Time, reason string, alert *OutboxItem) error {
 	return db.Tx(ctx, func(tx *Tx) error {
 		var caseID sql.NullInt64
 		var kind, to string
@@ -273,6 +274,11 @@ func (db *DB) MarkFailed(ctx context.Context, id int64, at time.Time, reason str
 			last_error = ? WHERE id = ? AND status = 'queued' RETURNING case_id, kind, to_addrs`, reason, id).Scan(&caseID, &kind, &to)
 		if err != nil {
 			return fmt.Errorf("mark outbox row %d failed: %w", id, err)
+		}
+		if alert != nil {
+			if err := tx.Enqueue(alert); err != nil {
+				return err
+			}
 		}
 		if !caseID.Valid {
 			return nil

@@ -151,8 +151,12 @@ func TestOutboxLifecycle(t *testing.T) {
 	if next, ok, _ := db.NextDue(ctx); !ok || !next.Equal(now.Add(time.Minute)) {
 		t.Errorf("NextDue = %v, %v", next, ok)
 	}
-	if err := db.MarkFailed(ctx, it.ID, now, "550 no such user"); err != nil {
+	alert := &OutboxItem{Kind: MailAlert, To: []string{"oncall@y"}, MessageID: "pd.0.alert@y", CreatedAt: now}
+	if err := db.MarkFailed(ctx, it.ID, now, "550 no such user", alert); err != nil {
 		t.Fatal(err)
+	}
+	if got, err := db.OutboxItem(ctx, alert.ID); err != nil || got.Kind != MailAlert || got.Status != OutboxQueued {
+		t.Errorf("alert row %+v, %v", got, err)
 	}
 	got, _ := db.OutboxItem(ctx, it.ID)
 	if got.Status != OutboxFailed || got.Attempts != 2 || got.LastError != "550 no such user" {
@@ -162,8 +166,8 @@ func TestOutboxLifecycle(t *testing.T) {
 	if len(events) != 1 || events[0].Kind != "delivery failed" {
 		t.Errorf("events = %+v", events)
 	}
-	if _, ok, _ := db.NextDue(ctx); ok {
-		t.Error("a failed row is still queued")
+	if n, _, _ := db.OutboxStats(ctx); n != 1 {
+		t.Errorf("%d rows queued, want only the alert", n)
 	}
 	if err := db.MarkRetry(ctx, it.ID, now, "late answer"); err != nil {
 		t.Fatal(err)

@@ -28,12 +28,13 @@ const defaultConfigPath = "postdesk.toml"
 
 // app is postdesk wired from one configuration.
 type app struct {
-	cfg    *Config
-	db     *store.DB
-	desk   *desk.Desk
-	sender *mailout.Sender // nil when no [smtp] host is configured
-	log    *slog.Logger
-	now    func() time.Time
+	cfg     *Config
+	db      *store.DB
+	desk    *desk.Desk
+	sender  *mailout.Sender // nil when no [smtp] host is configured
+	metrics *metrics
+	log     *slog.Logger
+	now     func() time.Time
 }
 
 // appOptions are what tests and the demo change about the wiring.
@@ -89,9 +90,9 @@ func openApp(ctx context.Context, cfg *Config, o appOptions) (*app, error) {
 		db.Close()
 		return nil, err
 	}
-	a := &app{cfg: cfg, db: db, desk: d, log: o.logger, now: o.now}
+	a := &app{cfg: cfg, db: db, desk: d, log: o.logger, now: o.now, metrics: newMetrics(db, o.now, o.logger)}
 	if cfg.SMTP.Host != "" {
-		if a.sender, err = newSender(db, cfg, o); err != nil {
+		if a.sender, err = newSender(db, cfg, o, a.metrics, d.FailureAlert); err != nil {
 			db.Close()
 			return nil, err
 		}
@@ -185,7 +186,8 @@ func surveyURL(h HTTPConfig) string {
 }
 
 // newSender builds the outbox sender of the configured SMTP server.
-func newSender(db *store.DB, cfg *Config, o appOptions) (*mailout.Sender, error) {
+func newSender(db *store.DB, cfg *Config, o appOptions, obs mailout.Observer,
+	alertFor func(*store.OutboxItem, string) *store.OutboxItem) (*mailout.Sender, error) {
 	tpl, err := templates.New("")
 	if err != nil {
 		return nil, err
@@ -197,7 +199,8 @@ func newSender(db *store.DB, cfg *Config, o appOptions) (*mailout.Sender, error)
 	return mailout.New(db, mailout.Options{
 		From: cfg.Desk.Address, Name: cfg.Desk.Name, Host: cfg.SMTP.Host, Port: cfg.SMTP.Port,
 		TLS: cfg.SMTP.TLS, Username: cfg.SMTP.Username, Password: password,
-		Templates: tpl, Now: o.now, Logger: o.logger, Boundary: o.boundary,
+		Templates: tpl, Now: o.now, Logger: o.logger, Boundary: o.boundary, Observer: obs,
+		AlertFor: alertFor,
 	})
 }
 

@@ -256,6 +256,11 @@ func caseSummary(ctx context.Context, db *store.DB, k *store.Case) (caseJSON, er
 		FirstResponseDue: optTime(k.FirstResponseDue), FirstResponseAt: optTime(k.FirstResponseAt),
 		ClosedAt: optTime(k.ClosedAt), RelatedCase: k.RelatedCase, Participants: []participantJSON{},
 	}
+	if r, ok, err := db.CaseRating(ctx, k.ID); err != nil {
+		return caseJSON{}, err
+	} else if ok {
+		cj.Rating = &r
+	}
 	for _, p := range ps {
 		if p.Role != "requester" {
 			cj.Participants = append(cj.Participants, participantJSON{Address: p.Address, Role: p.Role})

@@ -64,7 +64,17 @@ func (d *daemonRun) run(ctx context.Context) error {
 		d.pollers[m.Name] = p
 	}
 	var wg sync.WaitGroup
-	errs := make(chan error, len(d.pollers)+2)
+	errs := make(chan error, len(d.pollers)+3)
+	if listen := d.app.cfg.HTTP.Listen; listen != "" {
+		h := newHTTPHandler(d.app.db, pollStates(d.pollers), d.app.metrics, d.app.now, staleAfter(d.app.cfg.Mailboxes))
+		h = d.app.surveyRoutes(h)
+		addr, wait, err := serveHTTP(ctx, listen, h, d.log)
+		if err != nil {
+			return err
+		}
+		d.log.Info("http listening", "addr", addr)
+		wg.Go(func() { errs <- wait() })
+	}
 	for _, p := range d.pollers {
 		wg.Go(func() { errs <- p.Run(ctx) })
 	}
@@ -181,7 +191,7 @@ func (a *app) poller(m MailboxConfig) (*mailin.Poller, error) {
 	o := mailin.MailboxOptions{
 		Name: m.Name, Addr: fmt.Sprintf("%s:%d", m.Host, m.Port), TLS: m.TLS,
 		Username: m.Username, Password: password, Folder: m.Folder, Processed: m.Processed,
-		Quarantine: m.Quarantine, PollInterval: m.PollInterval.Duration, Logger: a.log,
+		Quarantine: m.Quarantine, PollInterval: m.PollInterval.Duration, Logger: a.log, Observer: a.metrics,
 	}
 	if cmd := m.OAuth2TokenCommand; cmd != "" {
 		o.Token = func(ctx context.Context) (string, error) { return tokenFromCommand(ctx, cmd) }

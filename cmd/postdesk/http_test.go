@@ -1,0 +1,532 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/postdesk/postdesk/desk"
+	"github.com/postdesk/postdesk/mailin"
+	"github.com/postdesk/postdesk/mailin/memimap"
+	"github.com/postdesk/postdesk/mailout"
+	"github.com/postdesk/postdesk/mailout/smtpsink"
+	"github.com/postdesk/postdesk/store"
+	"github.com/postdesk/postdesk/templates"
+)
+
+// httpT0 is the fixed time at which every HTTP test starts.
+var httpT0 = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
+
+// testClock is a clock that moves only when told.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// fakePoll is a mailbox whose last successful poll is set by the test: the
+// one fault (a mailbox silent for minutes) a test cannot provoke quickly.
+type fakePoll struct{ last time.Time }
+
+func (f fakePoll) LastSuccess() time.Time { return f.last }
+
+// httpFixture is the daemon's HTTP handler on a real listener, over a real
+// database.
+type httpFixture struct {
+	db    *store.DB
+	clock *testClock
+	m     *metrics
+	url   string
+}
+
+func startHTTP(t *testing.T, mailboxes map[string]pollState, stale time.Duration) *httpFixture {
+	t.Helper()
+	db, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "postdesk.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	clock := &testClock{now: httpT0}
+	m := newMetrics(db, clock.Now, nil)
+	srv := httptest.NewServer(newHTTPHandler(db, mailboxes, m, clock.Now, stale))
+	t.Cleanup(srv.Close)
+	return &httpFixture{db: db, clock: clock, m: m, url: srv.URL}
+}
+
+// do sends one request and returns the status, the body and the headers.
+func do(t *testing.T, method, url string) (int, []byte, http.Header) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, body, resp.Header
+}
+
+func TestHealthz(t *testing.T) {
+	const stale = 3 * time.Minute
+	tests := []struct {
+		name      string
+		mailboxes map[string]pollState
+		advance   time.Duration // how long the daemon has been up
+		closeDB   bool
+		code      int
+		want      healthReport
+	}{{
+		name: "database answers and every mailbox polled recently",
+		mailboxes: map[string]pollState{
+			"support": fakePoll{httpT0.Add(-30 * time.Second)},
+			"billing": fakePoll{httpT0.Add(-stale)},
+		},
+		code: http.StatusOK,
+		want: healthReport{Status: "ok"},
+	}, {
+		name: "a mailbox not polled for longer than stale is named",
+		mailboxes: map[string]pollState{
+			"support": fakePoll{httpT0.Add(-7 * time.Minute)},
+			"billing": fakePoll{httpT0.Add(-30 * time.Second)},
+		},
+		code: http.StatusServiceUnavailable,
+		want: healthReport{Status: "unhealthy", Reasons: []string{"mailbox support: last successful poll 7m ago"}},
+	}, {
+		name:      "a mailbox not polled yet is healthy while the daemon starts",
+		mailboxes: map[string]pollState{"support": fakePoll{}},
+		advance:   stale,
+		code:      http.StatusOK,
+		want:      healthReport{Status: "ok"},
+	}, {
+		name:      "a mailbox not polled since a start longer ago than stale is unhealthy",
+		mailboxes: map[string]pollState{"support": fakePoll{}, "billing": fakePoll{httpT0.Add(-8 * time.Minute)}},
+		advance:   stale + time.Minute,
+		code:      http.StatusServiceUnavailable,
+		want: healthReport{Status: "unhealthy", Reasons: []string{
+			"mailbox billing: last successful poll 12m ago",
+			"mailbox support: no successful poll since the start 4m ago",
+		}},
+	}, {
+		name:      "a closed database is unhealthy",
+		mailboxes: map[string]pollState{"support": fakePoll{httpT0}},
+		closeDB:   true,
+		code:      http.StatusServiceUnavailable,
+		want:      healthReport{Status: "unhealthy", Reasons: []string{"database: sql: database is closed"}},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := startHTTP(t, tt.mailboxes, stale)
+			f.clock.Advance(tt.advance)
+			if tt.closeDB {
+				f.db.Close()
+			}
+			code, body, header := do(t, http.MethodGet, f.url+"/healthz")
+			if code != tt.code {
+				t.Errorf("status %d, want %d", code, tt.code)
+			}
+			if ct := header.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type %q, want application/json", ct)
+			}
+			var got healthReport
+			dec := json.NewDecoder(bytes.NewReader(body))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&got); err != nil {
+				t.Fatalf("body %q: %v", body, err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("body %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestHealthzBodyIsExactJSON(t *testing.T) {
+	f := startHTTP(t, map[string]pollState{"support": fakePoll{httpT0}}, time.Minute)
+	if _, body, _ := do(t, http.MethodGet, f.url+"/healthz"); string(body) != `{"status":"ok"}`+"\n" {
+		t.Errorf("healthy body %q", body)
+	}
+	f.clock.Advance(2 * time.Minute)
+	want := `{"status":"unhealthy","reasons":["mailbox support: last successful poll 2m ago"]}` + "\n"
+	if _, body, _ := do(t, http.MethodGet, f.url+"/healthz"); string(body) != want {
+		t.Errorf("unhealthy body %q, want %q", body, want)
+	}
+}
+
+func TestHTTPRoutes(t *testing.T) {
+	f := startHTTP(t, map[string]pollState{"support": fakePoll{httpT0}}, time.Minute)
+	tests := []struct {
+		name, method, path string
+		code               int
+	}{
+		{"healthz answers GET", http.MethodGet, "/healthz", http.StatusOK},
+		{"healthz answers HEAD like GET", http.MethodHead, "/healthz", http.StatusOK},
+		{"metrics answers GET", http.MethodGet, "/metrics", http.StatusOK},
+		{"healthz refuses POST", http.MethodPost, "/healthz", http.StatusMethodNotAllowed},
+		{"metrics refuses DELETE", http.MethodDelete, "/metrics", http.StatusMethodNotAllowed},
+		{"an unknown path is not found", http.MethodGet, "/admin", http.StatusNotFound},
+		{"the root is not found", http.MethodGet, "/", http.StatusNotFound},
+		{"healthz is one path, not a tree", http.MethodGet, "/healthz/x", http.StatusNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, header := do(t, tt.method, f.url+tt.path)
+			if code != tt.code {
+				t.Errorf("%s %s = %d, want %d", tt.method, tt.path, code, tt.code)
+			}
+			if code == http.StatusMethodNotAllowed && !strings.Contains(header.Get("Allow"), "GET") {
+				t.Errorf("Allow %q, want GET in it", header.Get("Allow"))
+			}
+		})
+	}
+}
+
+// scrape reads /metrics in the text format: the value of each series
+// ("name{labels}") and the type of each metric family.
+func scrape(t *testing.T, url string) (values map[string]float64, types map[string]string) {
+	t.Helper()
+	code, body, _ := do(t, http.MethodGet, url+"/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("/metrics status %d: %s", code, body)
+	}
+	values, types = map[string]float64{}, map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	for sc.Scan() {
+		line := sc.Text()
+		if typ, ok := strings.CutPrefix(line, "# TYPE "); ok {
+			name, kind, _ := strings.Cut(typ, " ")
+			types[name] = kind
+			continue
+		}
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("metrics line %q: %v", line, err)
+		}
+		values[line[:i]] = v
+	}
+	return values, types
+}
+
+// checkSeries compares the scraped values of the series in want.
+func checkSeries(t *testing.T, values map[string]float64, want map[string]float64) {
+	t.Helper()
+	for series, w := range want {
+		got, ok := values[series]
+		if !ok {
+			t.Errorf("%s is missing", series)
+		} else if got != w {
+			t.Errorf("%s = %v, want %v", series, got, w)
+		}
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	lastPoll := httpT0.Add(-42 * time.Second)
+	f := startHTTP(t, map[string]pollState{"support": fakePoll{lastPoll}, "billing": fakePoll{}}, time.Minute)
+	ctx := t.Context()
+	enqueue := func(created time.Time, id string) int64 {
+		it := &store.OutboxItem{Kind: store.MailConfirmation, To: []string{"alice@acme.example"},
+			MessageID: id, CreatedAt: created}
+		if err := f.db.Tx(ctx, func(tx *store.Tx) error { return tx.Enqueue(it) }); err != nil {
+			t.Fatal(err)
+		}
+		return it.ID
+	}
+	sent := enqueue(httpT0.Add(-time.Hour), "sent@example.com")
+	if err := f.db.MarkSent(ctx, sent, []byte("x"), httpT0); err != nil {
+		t.Fatal(err)
+	}
+	enqueue(httpT0.Add(-90*time.Second), "old@example.com")
+	enqueue(httpT0.Add(-10*time.Second), "new@example.com")
+
+	f.m.Processed("support", desk.NewCase, 15*time.Millisecond)
+	f.m.Processed("support", desk.NewCase, 30*time.Millisecond)
+	f.m.Processed("support", desk.Quarantined, time.Second)
+	f.m.Reconnected("support")
+	f.m.Sent(store.MailConfirmation)
+	f.m.Failed(store.MailReply, false)
+	f.m.Failed(store.MailReply, true)
+
+	values, types := scrape(t, f.url)
+	checkSeries(t, values, map[string]float64{
+		`postdesk_mails_total{mailbox="support",outcome="new_case"}`:      2,
+		`postdesk_mails_total{mailbox="support",outcome="quarantined"}`:   1,
+		`postdesk_mails_total{mailbox="support",outcome="reply"}`:         0,
+		`postdesk_mails_total{mailbox="billing",outcome="new_case"}`:      0,
+		`postdesk_processing_seconds_count{mailbox="support"}`:            3,
+		`postdesk_processing_seconds_bucket{mailbox="support",le="0.02"}`: 1,
+		`postdesk_processing_seconds_bucket{mailbox="support",le="+Inf"}`: 3,
+		`postdesk_processing_seconds_count{mailbox="billing"}`:            0,
+		`postdesk_imap_reconnects_total{mailbox="support"}`:               1,
+		`postdesk_imap_reconnects_total{mailbox="billing"}`:               0,
+		`postdesk_send_total{kind="confirmation",result="sent"}`:          1,
+		`postdesk_send_total{kind="reply",result="retry"}`:                1,
+		`postdesk_send_total{kind="reply",result="failed"}`:               1,
+		`postdesk_send_total{kind="alert",result="failed"}`:               0,
+		`postdesk_outbox_queued`:                                          2,
+		`postdesk_outbox_oldest_age_seconds`:                              90,
+		`postdesk_last_poll_timestamp_seconds{mailbox="support"}`:         float64(lastPoll.Unix()),
+		`postdesk_last_poll_timestamp_seconds{mailbox="billing"}`:         0,
+		`promhttp_metric_handler_errors_total{cause="gathering"}`:         0,
+	})
+	for name, want := range map[string]string{
+		"postdesk_mails_total":                 "counter",
+		"postdesk_processing_seconds":          "histogram",
+		"postdesk_send_total":                  "counter",
+		"postdesk_imap_reconnects_total":       "counter",
+		"postdesk_outbox_queued":               "gauge",
+		"postdesk_outbox_oldest_age_seconds":   "gauge",
+		"postdesk_last_poll_timestamp_seconds": "gauge",
+	} {
+		if types[name] != want {
+			t.Errorf("type of %s = %q, want %q", name, types[name], want)
+		}
+	}
+
+	t.Run("the outbox age follows the clock", func(t *testing.T) {
+		f.clock.Advance(time.Minute)
+		values, _ := scrape(t, f.url)
+		checkSeries(t, values, map[string]float64{`postdesk_outbox_oldest_age_seconds`: 150})
+	})
+	t.Run("without a database the counters are still served", func(t *testing.T) {
+		f.db.Close()
+		values, _ := scrape(t, f.url)
+		checkSeries(t, values, map[string]float64{`postdesk_mails_total{mailbox="support",outcome="new_case"}`: 2})
+		for _, gone := range []string{"postdesk_outbox_queued", "postdesk_outbox_oldest_age_seconds"} {
+			if _, ok := values[gone]; ok {
+				t.Errorf("%s is served without a database", gone)
+			}
+		}
+	})
+}
+
+func TestMetricsOfAnEmptyOutbox(t *testing.T) {
+	f := startHTTP(t, nil, time.Minute)
+	values, _ := scrape(t, f.url)
+	checkSeries(t, values, map[string]float64{`postdesk_outbox_queued`: 0, `postdesk_outbox_oldest_age_seconds`: 0})
+}
+
+func TestServeHTTP(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "postdesk.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	h := newHTTPHandler(db, map[string]pollState{"support": fakePoll{time.Now()}}, newMetrics(db, nil, nil), nil, time.Hour)
+	serveCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	addr, wait, err := serveHTTP(serveCtx, "127.0.0.1:0", h, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	get := func() (*http.Response, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/healthz", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return client.Do(req)
+	}
+
+	resp, err := get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /healthz = %d, want 200", resp.StatusCode)
+	}
+
+	t.Run("a second listener on the same address fails at once", func(t *testing.T) {
+		if _, _, err := serveHTTP(serveCtx, addr, h, nil); err == nil {
+			t.Error("serveHTTP on a busy address = nil error")
+		}
+	})
+	t.Run("an empty address is refused, not a random port", func(t *testing.T) {
+		if _, _, err := serveHTTP(serveCtx, "", h, nil); err == nil {
+			t.Error(`serveHTTP("") = nil error`)
+		}
+	})
+
+	stop()
+	if err := wait(); err != nil {
+		t.Fatalf("wait after the context ended = %v, want nil", err)
+	}
+	if err := wait(); err != nil {
+		t.Fatalf("a second wait = %v, want nil", err)
+	}
+	if resp, err := get(); err == nil {
+		resp.Body.Close()
+		t.Fatal("the server still answers after shutdown")
+	}
+}
+
+func TestStaleAfter(t *testing.T) {
+	mb := func(intervals ...time.Duration) []MailboxConfig {
+		var out []MailboxConfig
+		for i, d := range intervals {
+			out = append(out, MailboxConfig{Name: fmt.Sprint("m", i), PollInterval: Duration{d}})
+		}
+		return out
+	}
+	tests := []struct {
+		name      string
+		mailboxes []MailboxConfig
+		want      time.Duration
+	}{
+		{"no mailbox: the minimum", nil, minStale},
+		{"short intervals: the minimum", mb(10 * time.Second), minStale},
+		{"three times the default minute", mb(time.Minute), 3 * time.Minute},
+		{"three times the longest interval", mb(time.Minute, 5*time.Minute, 30*time.Second), 15 * time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := staleAfter(tt.mailboxes); got != tt.want {
+				t.Errorf("staleAfter = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestAgo(t *testing.T) {
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{1400 * time.Millisecond, "1s"},
+		{42 * time.Second, "42s"},
+		{7*time.Minute + 59*time.Second, "7m"},
+		{2*time.Hour + 5*time.Minute + 3*time.Second, "2h5m"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			if got := ago(tt.d); got != tt.want {
+				t.Errorf("ago(%v) = %q, want %q", tt.d, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestHTTPWithRealIntakeAndOutbox wires the handler as serve does: a real
+// Poller on the in-process IMAP server and a real Sender on the SMTP sink,
+// both with the metrics as their Observer.
+func TestHTTPWithRealIntakeAndOutbox(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	imapSrv, err := memimap.Start("support@example.com", "imap-password", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer imapSrv.Close()
+	sink, err := smtpsink.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	dir := t.TempDir()
+	cfg := DefaultConfig()
+	cfg.Desk.Address = "support@example.com"
+	cfg.Desk.Database, cfg.Desk.SecretFile = filepath.Join(dir, "postdesk.db"), filepath.Join(dir, "postdesk.key")
+	a, err := openApp(ctx, cfg, appOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+
+	m := newMetrics(a.db, nil, nil)
+	poller := mailin.NewPoller(mailin.MailboxOptions{
+		Name: "support", Addr: imapSrv.Addr(), TLS: "none", Username: "support@example.com",
+		Password: "imap-password", Observer: m,
+	}, &mailin.Intake{Desk: a.desk})
+	defer poller.Close()
+	tpl, err := templates.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender, err := mailout.New(a.db, mailout.Options{
+		From: cfg.Desk.Address, Host: sink.Host(), Port: sink.Port(), TLS: mailout.TLSNone,
+		Templates: tpl, Observer: m,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHTTPHandler(a.db, pollStates(map[string]*mailin.Poller{"support": poller}), m, nil, time.Hour)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	if code, body, _ := do(t, http.MethodGet, srv.URL+"/healthz"); code != http.StatusOK {
+		t.Errorf("healthz before the first poll = %d %s, want 200 (starting)", code, body)
+	}
+	values, _ := scrape(t, srv.URL)
+	checkSeries(t, values, map[string]float64{`postdesk_last_poll_timestamp_seconds{mailbox="support"}`: 0})
+
+	raw, err := os.ReadFile("testdata/new.eml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := imapSrv.Append("INBOX", raw); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := poller.PollOnce(ctx); err != nil || n != 1 {
+		t.Fatalf("PollOnce = %d, %v; want 1, nil", n, err)
+	}
+	values, _ = scrape(t, srv.URL)
+	checkSeries(t, values, map[string]float64{
+		`postdesk_mails_total{mailbox="support",outcome="new_case"}`: 1,
+		`postdesk_processing_seconds_count{mailbox="support"}`:       1,
+		`postdesk_outbox_queued`:                                     1, // the confirmation
+	})
+	if ts := values[`postdesk_last_poll_timestamp_seconds{mailbox="support"}`]; ts != float64(poller.LastSuccess().UnixNano())/1e9 {
+		t.Errorf("last poll %v, want the poller's LastSuccess %v", ts, poller.LastSuccess())
+	}
+
+	if st, err := sender.Flush(ctx); err != nil || st.Sent != 1 {
+		t.Fatalf("Flush = %+v, %v; want 1 sent", st, err)
+	}
+	values, _ = scrape(t, srv.URL)
+	checkSeries(t, values, map[string]float64{
+		`postdesk_send_total{kind="confirmation",result="sent"}`: 1,
+		`postdesk_outbox_queued`:                                 0,
+		`postdesk_outbox_oldest_age_seconds`:                     0,
+	})
+	if code, body, _ := do(t, http.MethodGet, srv.URL+"/healthz"); code != http.StatusOK {
+		t.Errorf("healthz after a poll = %d %s, want 200", code, body)
+	}
+}
