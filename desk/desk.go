@@ -31,8 +31,12 @@ const (
 	TypeServiceLimit   = "service-limit"
 )
 
-// Errors returned to agents and the command line.
+// Errors returned to agents, intake and the command line.
 var (
+	// ErrUnavailable wraps a failure of the database rather than of the
+	// mail: intake should leave the mail where it is and try later, without
+	// counting it against the mail.
+	ErrUnavailable = errors.New("database unavailable")
 	ErrNotAgent  = errors.New("not a configured agent address")
 	ErrBadValue  = errors.New("bad value")
 	ErrNoSuchKey = errors.New("unknown setting")
@@ -196,11 +200,23 @@ func (d *Desk) receive(ctx context.Context, in *Inbound, run func(context.Contex
 		return err
 	})
 	if err != nil {
-		return Result{}, fmt.Errorf("receive %s: %w", in.MessageID, err)
+		return Result{}, fmt.Errorf("receive %s: %w", in.MessageID, d.classifyErr(ctx, err))
 	}
 	d.o.Logger.Info("received", "mailbox", in.Mailbox, "uid", in.UID, "msgid", in.MessageID,
 		"outcome", string(res.Outcome), "case", res.Case, "reason", res.Reason)
 	return res, nil
+}
+
+// classifyErr marks err as ErrUnavailable when the database, not the mail,
+// is at fault: a temporary condition, or a database that does not answer.
+func (d *Desk) classifyErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return err
+	}
+	if store.Temporary(err) || d.db.Ping(ctx) != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return err
 }
 
 // Quarantine keeps raw bytes that could not be read as a mail, with the
@@ -219,7 +235,7 @@ func (d *Desk) Quarantine(ctx context.Context, raw []byte, mailbox string, uid u
 		return tx.SetRawOutcome(id, string(Quarantined), reason, 0)
 	})
 	if err != nil {
-		return Result{}, fmt.Errorf("quarantine: %w", err)
+		return Result{}, fmt.Errorf("quarantine: %w", d.classifyErr(ctx, err))
 	}
 	d.o.Logger.Warn("quarantined", "mailbox", mailbox, "uid", uid, "reason", reason)
 	return res, nil

@@ -2,6 +2,7 @@ package desk_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -340,5 +341,36 @@ func TestCustomerEscalate(t *testing.T) {
 	}
 	if a := f.last(); a.Kind != store.MailAlert || a.Notice.Code != store.CodeEscalated {
 		t.Errorf("alert %+v", a)
+	}
+}
+
+func TestTooLargeTellsTheSenderOnce(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	in := f.mail("alice@acme.example", "core dump", "")
+	res, err := f.desk.TooLarge(ctx, in, 30<<20, 25<<20)
+	if err != nil || res.Outcome != desk.Quarantined {
+		t.Fatalf("TooLarge = %+v, %v", res, err)
+	}
+	it := f.last()
+	if it.Kind != store.MailRefusal || it.Notice.Code != store.CodeTooLarge || !slices.Equal(it.To, []string{"alice@acme.example"}) {
+		t.Errorf("refusal %+v", it)
+	}
+	if res, _ := f.desk.TooLarge(ctx, in, 30<<20, 25<<20); res.Outcome != desk.Duplicate || len(f.outbox()) != 1 {
+		t.Errorf("the same mail again: %+v, %d mails", res, len(f.outbox()))
+	}
+	robot := f.mail("mailer-daemon@relay.example", "Undelivered", "")
+	robot.Machine = desk.MachineBounce
+	if _, err := f.desk.TooLarge(ctx, robot, 30<<20, 25<<20); err != nil || len(f.outbox()) != 1 {
+		t.Errorf("machine mail was answered: %v, %d mails", err, len(f.outbox()))
+	}
+}
+
+func TestUnavailableDatabase(t *testing.T) {
+	f := newFixture(t)
+	f.db.Close()
+	_, err := f.desk.Receive(context.Background(), f.mail("alice@acme.example", "Hi", "x"))
+	if !errors.Is(err, desk.ErrUnavailable) {
+		t.Errorf("Receive on a closed database: %v, want ErrUnavailable", err)
 	}
 }

@@ -19,7 +19,7 @@ func (d *Desk) open(tx *store.Tx, in *Inbound, rawID int64, now time.Time, relat
 	fields := ParseFields(in.Text)
 	terms := d.terms(in.From)
 	if caseType(in.Route) == TypeTechnical && !terms.plan.Technical {
-		return d.refuseTechnical(tx, in, fields, terms, now)
+		return d.refuseTechnical(tx, in, terms, now)
 	}
 	severity := terms.plan.grant(fields.Severity)
 	if related == 0 {
@@ -110,17 +110,9 @@ func (d *Desk) cited(tx *store.Tx, in *Inbound) int64 {
 
 // refuseTechnical answers a technical mail from a plan without technical
 // support: a polite refusal, no case. The mail is kept.
-func (d *Desk) refuseTechnical(tx *store.Tx, in *Inbound, f Fields, t customerTerms, now time.Time) (Result, error) {
+func (d *Desk) refuseTechnical(tx *store.Tx, in *Inbound, t customerTerms, now time.Time) (Result, error) {
 	reason := fmt.Sprintf("the %s plan does not include technical support", t.planName)
-	it := &store.OutboxItem{
-		Kind: store.MailRefusal, Lang: d.language(f, in, t), To: []string{in.From},
-		MessageID: d.o.IDs.New(0), CreatedAt: now,
-		Notice: store.Notice{Subject: caseSubject(d.tag, in.Subject), Plan: t.planName, Code: store.CodeNoTechnical, Reason: reason},
-	}
-	if in.MessageID != "" {
-		it.InReplyTo, it.References = in.MessageID, append(append([]string{}, in.References...), in.MessageID)
-	}
-	return Result{Outcome: Refused, Reason: reason}, tx.Enqueue(it)
+	return Result{Outcome: Refused, Reason: reason}, d.refuse(tx, in, store.CodeNoTechnical, reason, now)
 }
 
 func caseType(route string) string {

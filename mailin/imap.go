@@ -241,6 +241,10 @@ func (p *Poller) Close() error {
 	return nil
 }
 
+// stopGrace is how long a poll may go on after its context ended, to
+// finish the message in hand.
+const stopGrace = 5 * time.Second
+
 func (p *Poller) poll(ctx context.Context) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -249,8 +253,16 @@ func (p *Poller) poll(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	stop := context.AfterFunc(ctx, func() { c.c.Close() })
-	defer stop()
+	// When ctx ends, the message in hand is still recorded and moved; the
+	// connection is cut only if that takes longer than stopGrace.
+	var grace atomic.Pointer[time.Timer]
+	stop := context.AfterFunc(ctx, func() { grace.Store(time.AfterFunc(stopGrace, func() { c.c.Close() })) })
+	defer func() {
+		stop()
+		if t := grace.Load(); t != nil {
+			t.Stop()
+		}
+	}()
 	uids, err := p.unhandled(c)
 	if err != nil {
 		return 0, err

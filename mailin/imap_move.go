@@ -120,16 +120,22 @@ func (p *Poller) group(ctx context.Context, c *conn, group []sized) (int, error)
 		return 0, err
 	}
 	handled := 0
+	// Once ctx ends no new message is started, but the one in hand is
+	// recorded and moved (see Poller.poll for the bound on that).
+	work := context.WithoutCancel(ctx)
 	for _, uid := range uids {
+		if err := ctx.Err(); err != nil {
+			return handled, err
+		}
 		raw, ok := bodies[uid]
 		if !ok {
 			continue // expunged by someone else since the search
 		}
 		var n int
 		if int64(len(raw)) > limit { // the server understated RFC822.SIZE
-			n, err = p.oversize(ctx, c, uid, int64(len(raw)))
+			n, err = p.oversize(work, c, uid, int64(len(raw)))
 		} else {
-			n, err = p.handle(ctx, c, uid, raw)
+			n, err = p.handle(work, c, uid, raw)
 		}
 		handled += n
 		if err != nil {
@@ -196,7 +202,8 @@ func (p *Poller) handle(ctx context.Context, c *conn, uid imap.UID, raw []byte) 
 	log := p.log.With("uid", uint32(uid), "msgid", messageID(raw), "bytes", len(raw))
 	res, err := p.process(ctx, raw, uid)
 	if err != nil {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || errors.Is(err, desk.ErrUnavailable) {
+			// Not the message's fault: leave it, uncounted, for a later poll.
 			return 0, err
 		}
 		n, ferr := p.failed(c, uid, err, log)
@@ -250,19 +257,55 @@ func (p *Poller) failed(c *conn, uid imap.UID, cause error, log *slog.Logger) (i
 	return 1, nil
 }
 
-// oversize moves a message over the size limit to Quarantine unread.
+// oversize records a message over the size limit from its header alone
+// (the desk tells the sender), then moves it to Quarantine: the message is
+// never downloaded and nothing of it is lost.
 func (p *Poller) oversize(ctx context.Context, c *conn, uid imap.UID, size int64) (int, error) {
 	start := time.Now()
+	hdr, err := fetchHeader(c.c, uid, maxHeader)
+	if err != nil {
+		return 0, err
+	}
+	res, err := p.in.TooLarge(ctx, hdr, size, p.o.Name, uint32(uid))
+	if err != nil {
+		return 0, fmt.Errorf("record oversize uid %d: %w", uid, err)
+	}
 	if err := p.move(c, uid, p.o.Quarantine); err != nil {
 		return 0, err
 	}
 	p.processed(desk.Quarantined, start)
 	p.log.Warn("message over the size limit moved to quarantine without download", "uid", uint32(uid),
-		"bytes", size, "limit", p.in.Limit(), "folder", p.o.Quarantine)
+		"bytes", size, "limit", p.in.Limit(), "folder", p.o.Quarantine, "outcome", res.Outcome)
 	if p.o.OnOversize != nil {
 		p.o.OnOversize(ctx, uint32(uid), size)
 	}
 	return 1, nil
+}
+
+// maxHeader is the most of an oversize message's header that is read.
+const maxHeader = 64 << 10
+
+// fetchHeader reads the header of uid (BODY.PEEK[HEADER]), at most max
+// bytes of it.
+func fetchHeader(c *imapclient.Client, uid imap.UID, max int64) ([]byte, error) {
+	opts := &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{
+		{Specifier: imap.PartSpecifierHeader, Peek: true}}}
+	cmd := c.Fetch(imap.UIDSetNum(uid), opts)
+	var hdr []byte
+	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
+		_, raw, err := readBody(msg, max)
+		if err != nil {
+			c.Close() // see fetchBodies
+			return nil, err
+		}
+		if raw != nil {
+			hdr = raw
+		}
+	}
+	if err := cmd.Close(); err != nil {
+		return nil, fmt.Errorf("uid fetch body.peek[header]: %w", err)
+	}
+	return hdr[:min(int64(len(hdr)), max)], nil
 }
 
 // messageID is the Message-ID for logs, "" when there is none.

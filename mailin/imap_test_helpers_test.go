@@ -346,6 +346,8 @@ type recordingDesk struct {
 	fail       map[string]bool // Message-IDs whose Receive returns an error
 	quarantine map[string]bool // Message-IDs the desk quarantines
 	received   chan string     // each received Message-ID; buffered
+	big        []desk.Inbound  // what TooLarge was given
+	down       bool            // Receive fails with desk.ErrUnavailable
 }
 
 var _ Receiver = (*recordingDesk)(nil)
@@ -361,6 +363,9 @@ func (d *recordingDesk) Receive(ctx context.Context, in *desk.Inbound) (desk.Res
 	defer d.mu.Unlock()
 	if d.fail[in.MessageID] {
 		return desk.Result{}, errDeskDown
+	}
+	if d.down {
+		return desk.Result{}, fmt.Errorf("%w: disk I/O error", desk.ErrUnavailable)
 	}
 	d.got = append(d.got, *in)
 	select {
@@ -379,6 +384,13 @@ func (d *recordingDesk) Rehearse(ctx context.Context, in *desk.Inbound) (desk.Re
 
 func (d *recordingDesk) Quarantine(ctx context.Context, raw []byte, mailbox string, uid uint32, reason string) (desk.Result, error) {
 	return d.Receive(ctx, &desk.Inbound{Raw: raw, Mailbox: mailbox, UID: uid, MessageID: "quarantined:" + reason})
+}
+
+func (d *recordingDesk) TooLarge(ctx context.Context, in *desk.Inbound, size, limit int64) (desk.Result, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.big = append(d.big, *in)
+	return desk.Result{Outcome: desk.Quarantined, Reason: fmt.Sprintf("%d bytes", size)}, nil
 }
 
 // ids lists the Message-IDs received, in order.

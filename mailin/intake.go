@@ -15,6 +15,9 @@ type Receiver interface {
 	Rehearse(ctx context.Context, in *desk.Inbound) (desk.Result, error)
 	// Quarantine keeps raw bytes that could not be read as mail.
 	Quarantine(ctx context.Context, raw []byte, mailbox string, uid uint32, reason string) (desk.Result, error)
+	// TooLarge records a mail over the size limit from its header alone
+	// and tells its sender once.
+	TooLarge(ctx context.Context, in *desk.Inbound, size, limit int64) (desk.Result, error)
 }
 
 var _ Receiver = (*desk.Desk)(nil)
@@ -50,6 +53,22 @@ func (it *Intake) Process(ctx context.Context, raw []byte, mailbox string, uid u
 		return it.Desk.Rehearse(ctx, &m.Inbound)
 	}
 	return it.Desk.Receive(ctx, &m.Inbound)
+}
+
+// TooLarge records a message that was not downloaded because it is over
+// the limit, from its header (at most a few KiB): who sent it is enough to
+// tell them. An error means nothing was recorded.
+func (it *Intake) TooLarge(ctx context.Context, header []byte, size int64, mailbox string, uid uint32) (desk.Result, error) {
+	reason := fmt.Sprintf("%d bytes, larger than %d", size, it.maxBytes())
+	if it.DryRun {
+		return desk.Result{Outcome: desk.Quarantined, Reason: reason}, nil
+	}
+	m, err := Parse(header)
+	if err != nil {
+		return it.Desk.Quarantine(ctx, header, mailbox, uid, reason+"; header unreadable: "+err.Error())
+	}
+	m.Mailbox, m.UID, m.Route = mailbox, uid, it.Route
+	return it.Desk.TooLarge(ctx, &m.Inbound, size, it.maxBytes())
 }
 
 // Limit is the largest message Process accepts.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -290,7 +291,7 @@ func TestServeConfirmsMailFromDovecot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("append→confirmation took %v (informative, not asserted)", time.Since(appended))
+	t.Logf("append→confirmation, daemon just started: %v (informative, not asserted)", time.Since(appended))
 	conf := got[0]
 	if subj := headerOf(conf, "Subject"); !strings.Contains(subj, "[Case #1]") {
 		t.Errorf("confirmation subject %q lacks [Case #1]", subj)
@@ -305,6 +306,20 @@ func TestServeConfirmsMailFromDovecot(t *testing.T) {
 	if code, body := e.get(within(t), "/healthz"); code != http.StatusOK || !strings.Contains(body, `"status":"ok"`) {
 		t.Errorf("GET /healthz after the first mail = %d %s, want 200 ok", code, body)
 	}
+
+	// The daemon now waits in IDLE; with poll_interval 60s, only IDLE can
+	// bring the next mail within the 30 s the test waits.
+	appended = time.Now()
+	e.deliver(customerMail("dns-1@acme.example", "DNS slow"))
+	got, err = e.sink.Wait(within(t), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("append→confirmation, daemon idling: %v (informative, not asserted)", time.Since(appended))
+	if subj := headerOf(got[1], "Subject"); !strings.Contains(subj, "[Case #2]") {
+		t.Errorf("second confirmation subject %q lacks [Case #2]", subj)
+	}
+	e.waitMailboxes(within(t), 0, 2)
 }
 
 // get fetches path from the daemon's HTTP listener.
@@ -344,7 +359,8 @@ func TestServeAfterKillHandlesMailThatArrivedMeanwhile(t *testing.T) {
 		customerMail("c@acme.example", "while down C"))
 	e.startDaemon()
 
-	if _, err := e.sink.Wait(within(t), 4); err != nil {
+	got, err := e.sink.Wait(within(t), 4)
+	if err != nil {
 		t.Fatal(err)
 	}
 	e.waitMailboxes(within(t), 0, 4)
@@ -360,7 +376,7 @@ func TestServeAfterKillHandlesMailThatArrivedMeanwhile(t *testing.T) {
 	// Every outbox row sent, one confirmation per case, and no more mail
 	// than rows: nothing was sent twice.
 	var rows []outboxJSON
-	err := waitUntil(within(t), func() (bool, error) {
+	err = waitUntil(within(t), func() (bool, error) {
 		rows = e.outbox()
 		return !slices.ContainsFunc(rows, func(r outboxJSON) bool { return r.Status != "sent" }), nil
 	})
@@ -373,11 +389,21 @@ func TestServeAfterKillHandlesMailThatArrivedMeanwhile(t *testing.T) {
 			perCase[r.Case]++
 		}
 	}
-	if len(rows) != 4 || len(perCase) != 4 || perCase[2] != 1 || perCase[3] != 1 || perCase[4] != 1 {
-		t.Errorf("outbox: %d rows, confirmations per case %v; want one confirmation for each of cases 1-4", len(rows), perCase)
+	want := map[int64]int{1: 1, 2: 1, 3: 1, 4: 1}
+	if len(rows) != 4 || !maps.Equal(perCase, want) {
+		t.Errorf("outbox: %d rows, confirmations per case %v; want only one confirmation for each of cases 1-4", len(rows), perCase)
 	}
 	if n := len(e.sink.Messages()); n != len(rows) {
 		t.Errorf("the SMTP server got %d mails for %d outbox rows", n, len(rows))
+	}
+	var tags []string
+	for _, m := range got[1:] {
+		subj := headerOf(m, "Subject")
+		tags = append(tags, subj[strings.Index(subj, "[")+1:strings.Index(subj, "]")])
+	}
+	slices.Sort(tags)
+	if want := []string{"Case #2", "Case #3", "Case #4"}; !slices.Equal(tags, want) {
+		t.Errorf("confirmations after the restart are for %q, want %q", tags, want)
 	}
 }
 
