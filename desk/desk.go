@@ -37,9 +37,9 @@ var (
 	// mail: intake should leave the mail where it is and try later, without
 	// counting it against the mail.
 	ErrUnavailable = errors.New("database unavailable")
-	ErrNotAgent  = errors.New("not a configured agent address")
-	ErrBadValue  = errors.New("bad value")
-	ErrNoSuchKey = errors.New("unknown setting")
+	ErrNotAgent    = errors.New("not a configured agent address")
+	ErrBadValue    = errors.New("bad value")
+	ErrNoSuchKey   = errors.New("unknown setting")
 )
 
 // DefaultTargets are the first-response targets per severity (AWS Support).
