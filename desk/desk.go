@@ -257,7 +257,27 @@ func (d *Desk) decide(tx *store.Tx, in *Inbound) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if err := d.recordProgress(tx, in); err != nil {
+		return Result{}, err
+	}
 	return res, tx.SetRawOutcome(rawID, string(res.Outcome), res.Reason, res.Case)
+}
+
+// recordProgress keeps how far intake has read an IMAP mailbox
+// (mailbox_state), in the transaction of the mail's decision.
+func (d *Desk) recordProgress(tx *store.Tx, in *Inbound) error {
+	if in.Mailbox == "" || in.UID == 0 {
+		return nil
+	}
+	st, err := tx.MailboxState(in.Mailbox)
+	if err != nil {
+		return err
+	}
+	if st.UIDValidity != in.UIDValidity {
+		st = store.MailboxState{UIDValidity: in.UIDValidity}
+	}
+	st.LastUID = max(st.LastUID, in.UID)
+	return tx.SetMailboxState(in.Mailbox, st)
 }
 
 func (d *Desk) classify(tx *store.Tx, in *Inbound, rawID int64, now time.Time) (Result, error) {

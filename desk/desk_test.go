@@ -489,3 +489,22 @@ func TestFailureAlert(t *testing.T) {
 		t.Errorf("an alert about a failed alert: %+v", again)
 	}
 }
+
+func TestMailboxProgress(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	for _, src := range []struct{ validity, uid uint32 }{{7, 3}, {7, 2}, {7, 9}} {
+		in := f.mail("alice@acme.example", "Hi", "x")
+		in.Mailbox, in.UIDValidity, in.UID = "support", src.validity, src.uid
+		f.receive(in)
+	}
+	if st, _ := f.db.MailboxState(ctx, "support"); st.UIDValidity != 7 || st.LastUID != 9 {
+		t.Errorf("state %+v, want validity 7, last uid 9", st)
+	}
+	in := f.mail("alice@acme.example", "Hi", "x")
+	in.Mailbox, in.UIDValidity, in.UID = "support", 8, 1
+	f.receive(in)
+	if st, _ := f.db.MailboxState(ctx, "support"); st.UIDValidity != 8 || st.LastUID != 1 {
+		t.Errorf("after a UIDVALIDITY change: %+v", st)
+	}
+}

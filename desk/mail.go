@@ -8,9 +8,11 @@ import "time"
 type Inbound struct {
 	// Raw is the message exactly as received.
 	Raw []byte
-	// Mailbox and UID say where the message came from ("" and 0 for a file).
-	Mailbox string
-	UID     uint32
+	// Mailbox, UIDValidity and UID say where the message came from ("" and
+	// 0 for a file).
+	Mailbox     string
+	UIDValidity uint32
+	UID         uint32
 	// Route is the case type a new case gets (technical, account-billing,
 	// service-limit); "" means technical.
 	Route string

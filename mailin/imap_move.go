@@ -235,7 +235,7 @@ func (p *Poller) process(ctx context.Context, raw []byte, uid imap.UID) (res des
 			err = fmt.Errorf("intake panicked: %v", v)
 		}
 	}()
-	return p.in.Process(ctx, raw, p.o.Name, uint32(uid))
+	return p.in.Process(ctx, raw, Source{Mailbox: p.o.Name, UIDValidity: p.uidValidity, UID: uint32(uid)})
 }
 
 // failed counts a failed attempt at uid; at MaxAttempts the message goes to
@@ -266,7 +266,7 @@ func (p *Poller) oversize(ctx context.Context, c *conn, uid imap.UID, size int64
 	if err != nil {
 		return 0, err
 	}
-	res, err := p.in.TooLarge(ctx, hdr, size, p.o.Name, uint32(uid))
+	res, err := p.in.TooLarge(ctx, hdr, size, Source{Mailbox: p.o.Name, UIDValidity: p.uidValidity, UID: uint32(uid)})
 	if err != nil {
 		return 0, fmt.Errorf("record oversize uid %d: %w", uid, err)
 	}

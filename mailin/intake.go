@@ -36,19 +36,26 @@ type Intake struct {
 	DryRun bool
 }
 
-// Process takes one raw message from mailbox (uid 0 for files) through the
-// pipeline. An error means nothing was recorded: the message must stay
+// Source says where a message was read: an IMAP mailbox and UID, or a
+// file (the zero Source).
+type Source struct {
+	Mailbox     string
+	UIDValidity uint32
+	UID         uint32
+}
+
+// Process takes one raw message from src through the pipeline. An error means nothing was recorded: the message must stay
 // where it is and be tried again. Unreadable mail is not an error: it is
 // quarantined with its raw bytes.
-func (it *Intake) Process(ctx context.Context, raw []byte, mailbox string, uid uint32) (desk.Result, error) {
+func (it *Intake) Process(ctx context.Context, raw []byte, src Source) (desk.Result, error) {
 	if limit := it.maxBytes(); int64(len(raw)) > limit {
-		return it.quarantine(ctx, raw, mailbox, uid, fmt.Sprintf("larger than %d bytes", limit))
+		return it.quarantine(ctx, raw, src, fmt.Sprintf("larger than %d bytes", limit))
 	}
 	m, err := Parse(raw)
 	if err != nil {
-		return it.quarantine(ctx, raw, mailbox, uid, "unreadable: "+err.Error())
+		return it.quarantine(ctx, raw, src, "unreadable: "+err.Error())
 	}
-	m.Mailbox, m.UID, m.Route = mailbox, uid, it.Route
+	m.Mailbox, m.UIDValidity, m.UID, m.Route = src.Mailbox, src.UIDValidity, src.UID, it.Route
 	if it.DryRun {
 		return it.Desk.Rehearse(ctx, &m.Inbound)
 	}
@@ -58,16 +65,16 @@ func (it *Intake) Process(ctx context.Context, raw []byte, mailbox string, uid u
 // TooLarge records a message that was not downloaded because it is over
 // the limit, from its header (at most a few KiB): who sent it is enough to
 // tell them. An error means nothing was recorded.
-func (it *Intake) TooLarge(ctx context.Context, header []byte, size int64, mailbox string, uid uint32) (desk.Result, error) {
+func (it *Intake) TooLarge(ctx context.Context, header []byte, size int64, src Source) (desk.Result, error) {
 	reason := fmt.Sprintf("%d bytes, larger than %d", size, it.maxBytes())
 	if it.DryRun {
 		return desk.Result{Outcome: desk.Quarantined, Reason: reason}, nil
 	}
 	m, err := Parse(header)
 	if err != nil {
-		return it.Desk.Quarantine(ctx, header, mailbox, uid, reason+"; header unreadable: "+err.Error())
+		return it.Desk.Quarantine(ctx, header, src.Mailbox, src.UID, reason+"; header unreadable: "+err.Error())
 	}
-	m.Mailbox, m.UID, m.Route = mailbox, uid, it.Route
+	m.Mailbox, m.UIDValidity, m.UID, m.Route = src.Mailbox, src.UIDValidity, src.UID, it.Route
 	return it.Desk.TooLarge(ctx, &m.Inbound, size, it.maxBytes())
 }
 
@@ -81,9 +88,9 @@ func (it *Intake) maxBytes() int64 {
 	return 25 << 20
 }
 
-func (it *Intake) quarantine(ctx context.Context, raw []byte, mailbox string, uid uint32, reason string) (desk.Result, error) {
+func (it *Intake) quarantine(ctx context.Context, raw []byte, src Source, reason string) (desk.Result, error) {
 	if it.DryRun {
 		return desk.Result{Outcome: desk.Quarantined, Reason: reason}, nil
 	}
-	return it.Desk.Quarantine(ctx, raw, mailbox, uid, reason)
+	return it.Desk.Quarantine(ctx, raw, src.Mailbox, src.UID, reason)
 }

@@ -15,8 +15,17 @@ type MailboxState struct {
 
 // MailboxState reads the state of mailbox; the zero state when there is none.
 func (db *DB) MailboxState(ctx context.Context, mailbox string) (MailboxState, error) {
+	return mailboxState(ctx, db.sql, mailbox)
+}
+
+// MailboxState reads the state of mailbox inside the transaction.
+func (tx *Tx) MailboxState(mailbox string) (MailboxState, error) {
+	return mailboxState(tx.ctx, tx.tx, mailbox)
+}
+
+func mailboxState(ctx context.Context, q querier, mailbox string) (MailboxState, error) {
 	var s MailboxState
-	err := db.sql.QueryRowContext(ctx, "SELECT uidvalidity, last_uid FROM mailbox_state WHERE mailbox = ?", mailbox).
+	err := q.QueryRowContext(ctx, "SELECT uidvalidity, last_uid FROM mailbox_state WHERE mailbox = ?", mailbox).
 		Scan(&s.UIDValidity, &s.LastUID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return MailboxState{}, nil

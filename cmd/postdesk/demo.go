@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/postdesk/postdesk/desk"
@@ -60,13 +61,25 @@ func (c *cli) demo(ctx context.Context, args []string) error {
 	}
 	defer a.Close()
 	d := &demoRun{cli: c, app: a, imap: imapSrv, sink: sink}
-	d.intake = &mailin.Intake{Desk: &printingReceiver{Receiver: a.desk, out: c.stdout}, MaxBytes: cfg.Limits.MessageBytes}
-	d.poller = mailin.NewPoller(mailin.MailboxOptions{
+	d.printer = &printingReceiver{Receiver: kicking{Desk: a.desk, kick: a.sender.Kick}, out: c.stdout,
+		results: make(chan desk.Result, 16)}
+	poller := mailin.NewPoller(mailin.MailboxOptions{
 		Name: "support", Addr: imapSrv.Addr(), TLS: "none", Username: "support@example.com",
 		Password: "demo-password", Processed: "Processed", Quarantine: "Quarantine",
-	}, d.intake)
-	return d.story(ctx)
+	}, &mailin.Intake{Desk: d.printer, MaxBytes: cfg.Limits.MessageBytes})
+	// The daemon's own loops: IMAP IDLE intake and the outbox sender.
+	loops, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { poller.Run(loops) })
+	wg.Go(func() { a.sender.Run(loops) })
+	err = d.story(ctx)
+	stop()
+	wg.Wait()
+	return err
 }
+
+// demoWait bounds each wait of the demo for mail to be handled or sent.
+const demoWait = 20 * time.Second
 
 // demoRun holds the parts the story drives.
 type demoRun struct {
@@ -74,24 +87,19 @@ type demoRun struct {
 	app    *app
 	imap   *memimap.Server
 	sink   *smtpsink.Sink
-	intake *mailin.Intake
-	poller *mailin.Poller
-	seen   int // mails of the sink already printed
+	// printer prints and reports each intake decision.
+	printer *printingReceiver
+	seen    int // mails of the sink already printed
 }
 
 func (d *demoRun) story(ctx context.Context) error {
 	w := d.stdout
 	fmt.Fprintf(w, "postdesk demo: IMAP on %s, SMTP on %s\n", d.imap.Addr(), d.sink.Addr())
 	d.step("Three mails arrive at support@example.com")
-	for _, m := range []string{demoAlice, demoCarol, demoVacation} {
-		if err := d.imap.Append("INBOX", []byte(m)); err != nil {
-			return err
-		}
-	}
-	if err := d.poll(ctx); err != nil {
+	if err := d.deliver(ctx, demoAlice, demoCarol, demoVacation); err != nil {
 		return err
 	}
-	if err := d.flush(ctx); err != nil {
+	if _, err := d.sent(ctx, 2); err != nil {
 		return err
 	}
 	d.step("The confirmation Alice received")
@@ -102,7 +110,8 @@ func (d *demoRun) story(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sent, err := d.flushed(ctx)
+	d.app.sender.Kick()
+	sent, err := d.sent(ctx, 1)
 	if err != nil {
 		return err
 	}
@@ -118,14 +127,12 @@ func (d *demoRun) story(ctx context.Context) error {
 	if err := d.deliver(ctx, demoAlice); err != nil {
 		return err
 	}
-	if err := d.flush(ctx); err != nil {
-		return err
-	}
 	d.step("The agent closes case 1")
 	if err := d.app.desk.Close(ctx, 1, "agent@example.com", "Security group fixed."); err != nil {
 		return err
 	}
-	if err := d.flush(ctx); err != nil {
+	d.app.sender.Kick()
+	if _, err := d.sent(ctx, 2); err != nil {
 		return err
 	}
 	d.step("Case 1 as `postdesk case show 1` prints it")
@@ -144,12 +151,24 @@ func (d *demoRun) story(ctx context.Context) error {
 
 func (d *demoRun) step(title string) { fmt.Fprintf(d.stdout, "\n== %s\n", title) }
 
-// deliver puts one mail into the INBOX and runs intake.
-func (d *demoRun) deliver(ctx context.Context, raw string) error {
-	if err := d.imap.Append("INBOX", []byte(raw)); err != nil {
-		return err
+// deliver puts mails into the INBOX and waits until intake (woken by
+// IDLE) has decided on each.
+func (d *demoRun) deliver(ctx context.Context, raws ...string) error {
+	for _, raw := range raws {
+		if err := d.imap.Append("INBOX", []byte(raw)); err != nil {
+			return err
+		}
 	}
-	return d.poll(ctx)
+	wait, cancel := context.WithTimeout(ctx, demoWait)
+	defer cancel()
+	for range raws {
+		select {
+		case <-d.printer.results:
+		case <-wait.Done():
+			return fmt.Errorf("demo: intake did not handle the mail: %w", wait.Err())
+		}
+	}
+	return nil
 }
 
 // readable shows a sent mail as a person reads it: the headers that matter
@@ -173,23 +192,15 @@ func readable(raw []byte) string {
 	return "  | " + strings.ReplaceAll(strings.TrimRight(b.String(), "\n"), "\n", "\n  | ")
 }
 
-func (d *demoRun) poll(ctx context.Context) error {
-	_, err := d.poller.PollOnce(ctx)
-	return err
-}
-
-func (d *demoRun) flush(ctx context.Context) error {
-	_, err := d.flushed(ctx)
-	return err
-}
-
-// flushed sends what is due, prints the mails the SMTP server accepted and
-// returns the last one.
-func (d *demoRun) flushed(ctx context.Context) (string, error) {
-	if _, err := d.app.sender.Flush(ctx); err != nil {
-		return "", err
+// sent waits until the SMTP server has accepted n more mails, prints them
+// and returns the last one.
+func (d *demoRun) sent(ctx context.Context, n int) (string, error) {
+	wait, cancel := context.WithTimeout(ctx, demoWait)
+	defer cancel()
+	msgs, err := d.sink.Wait(wait, d.seen+n)
+	if err != nil {
+		return "", fmt.Errorf("demo: mail was not sent: %w", err)
 	}
-	msgs := d.sink.Messages()
 	last := ""
 	for _, m := range msgs[d.seen:] {
 		last = string(m.Data)
@@ -211,10 +222,12 @@ func header(raw, name string) string {
 	return ""
 }
 
-// printingReceiver prints each decision as the demo goes.
+// printingReceiver prints each decision as the demo goes and reports it
+// on results.
 type printingReceiver struct {
 	mailin.Receiver
-	out interface{ Write([]byte) (int, error) }
+	out     io.Writer
+	results chan desk.Result
 }
 
 func (p *printingReceiver) Receive(ctx context.Context, in *desk.Inbound) (desk.Result, error) {
@@ -228,6 +241,7 @@ func (p *printingReceiver) Receive(ctx context.Context, in *desk.Inbound) (desk.
 			line += " — " + res.Reason
 		}
 		fmt.Fprintln(p.out, line)
+		p.results <- res
 	}
 	return res, err
 }

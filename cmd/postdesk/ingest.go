@@ -79,7 +79,7 @@ func (c *cli) ingestOne(ctx context.Context, in *mailin.Intake, f mailin.File) (
 	if f.TooLarge {
 		return desk.Result{Outcome: desk.Quarantined, Reason: fmt.Sprintf("larger than %d bytes; not read", in.Limit())}, nil
 	}
-	return in.Process(ctx, f.Raw, "", 0)
+	return in.Process(ctx, f.Raw, mailin.Source{})
 }
 
 // outboxCmd lists the outbox or sends what is due.

@@ -398,8 +398,9 @@ func TestServeAfterKillHandlesMailThatArrivedMeanwhile(t *testing.T) {
 	}
 	var tags []string
 	for _, m := range got[1:] {
-		subj := headerOf(m, "Subject")
-		tags = append(tags, subj[strings.Index(subj, "[")+1:strings.Index(subj, "]")])
+		_, tag, _ := strings.Cut(headerOf(m, "Subject"), "[")
+		tag, _, _ = strings.Cut(tag, "]")
+		tags = append(tags, tag)
 	}
 	slices.Sort(tags)
 	if want := []string{"Case #2", "Case #3", "Case #4"}; !slices.Equal(tags, want) {
