@@ -84,9 +84,9 @@ const demoWait = 20 * time.Second
 // demoRun holds the parts the story drives.
 type demoRun struct {
 	*cli
-	app    *app
-	imap   *memimap.Server
-	sink   *smtpsink.Sink
+	app  *app
+	imap *memimap.Server
+	sink *smtpsink.Sink
 	// printer prints and reports each intake decision.
 	printer *printingReceiver
 	seen    int // mails of the sink already printed
