@@ -258,6 +258,16 @@ func (k kicking) Receive(ctx context.Context, in *desk.Inbound) (desk.Result, er
 	return res, err
 }
 
+// TooLarge records an oversize mail (and its refusal), then wakes the
+// sender.
+func (k kicking) TooLarge(ctx context.Context, in *desk.Inbound, size, limit int64) (desk.Result, error) {
+	res, err := k.Desk.TooLarge(ctx, in, size, limit)
+	if err == nil {
+		k.kick()
+	}
+	return res, err
+}
+
 var _ mailin.Receiver = kicking{}
 
 func domainOf(addr string) string {

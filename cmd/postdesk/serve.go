@@ -13,7 +13,6 @@ import (
 
 	"github.com/coreos/go-systemd/v22/daemon"
 
-	"github.com/postdesk/postdesk/desk"
 	"github.com/postdesk/postdesk/mailin"
 )
 
@@ -181,9 +180,6 @@ func (a *app) poller(m MailboxConfig) (*mailin.Poller, error) {
 	if err != nil {
 		return nil, err
 	}
-	if a.sender != nil {
-		in.Desk = kickAfterReceive{Receiver: in.Desk, kick: a.sender.Kick}
-	}
 	password, err := secretValue(m.Password, m.PasswordFile)
 	if err != nil {
 		return nil, fmt.Errorf("mailbox %s: %w", m.Name, err)
@@ -197,30 +193,6 @@ func (a *app) poller(m MailboxConfig) (*mailin.Poller, error) {
 		o.Token = func(ctx context.Context) (string, error) { return tokenFromCommand(ctx, cmd) }
 	}
 	return mailin.NewPoller(o, in), nil
-}
-
-// kickAfterReceive wakes the outbox sender after each committed intake
-// decision, so that what it queued (a confirmation) is sent at once instead
-// of at the sender's next periodic look (up to a minute later).
-type kickAfterReceive struct {
-	mailin.Receiver
-	kick func()
-}
-
-func (k kickAfterReceive) Receive(ctx context.Context, in *desk.Inbound) (desk.Result, error) {
-	res, err := k.Receiver.Receive(ctx, in)
-	if err == nil {
-		k.kick()
-	}
-	return res, err
-}
-
-func (k kickAfterReceive) Quarantine(ctx context.Context, raw []byte, mailbox string, uid uint32, reason string) (desk.Result, error) {
-	res, err := k.Receiver.Quarantine(ctx, raw, mailbox, uid, reason)
-	if err == nil {
-		k.kick()
-	}
-	return res, err
 }
 
 // tokenFromCommand runs the configured command (through sh -c) and returns
