@@ -95,6 +95,15 @@ type Options struct {
 	SurveyURL string
 	// SurveyKey signs survey links; required with SurveyURL.
 	SurveyKey []byte
+	// AutorepliesPerHour (10) limits the automatic mails one recipient gets
+	// in an hour; NewCasesPerHour (20) the cases one sender opens in an
+	// hour, after which their new mail is held. Negative means no limit.
+	AutorepliesPerHour int
+	NewCasesPerHour    int
+	// AuthservID is the authserv-id of Authentication-Results headers
+	// added by our own MTA (RFC 8601); when set, a participant's or agent's
+	// mail that failed DMARC is held. "" trusts no such header.
+	AuthservID string
 	// IDs makes and checks our Message-IDs; required.
 	IDs *threading.IDs
 	// Now is the clock; nil = time.Now.
@@ -149,6 +158,12 @@ func New(db *store.DB, o Options) (*Desk, error) {
 	}
 	if o.AutocloseDays == 0 {
 		o.AutocloseDays = 10
+	}
+	if o.AutorepliesPerHour == 0 {
+		o.AutorepliesPerHour = 10
+	}
+	if o.NewCasesPerHour == 0 {
+		o.NewCasesPerHour = 20
 	}
 	if o.SurveyURL != "" && len(o.SurveyKey) < 16 {
 		return nil, errors.New("desk: SurveyURL needs a SurveyKey of at least 16 bytes")
@@ -304,6 +319,9 @@ func (d *Desk) classify(tx *store.Tx, in *Inbound, rawID int64, now time.Time) (
 		if in.Machine != MachineNone {
 			return Result{Outcome: AutoDropped, Reason: "machine mail (" + string(in.Machine) + ") opens no case"}, nil
 		}
+		if over, err := d.tooManyCases(tx, in, now); err != nil || over {
+			return Result{Outcome: Held, Reason: fmt.Sprintf("more than %d new cases from %s this hour", d.o.NewCasesPerHour, in.From)}, err
+		}
 		return d.open(tx, in, rawID, now, 0)
 	}
 	return d.reply(tx, c, in, rawID, now)
@@ -359,10 +377,12 @@ func (d *Desk) bounce(tx *store.Tx, in *Inbound, now time.Time) (Result, error) 
 		}
 		return Result{}, err
 	}
-	detail := fmt.Sprintf("%s to %s: %s %s", in.Bounce.OriginalMessageID,
-		strings.Join(in.Bounce.Recipients, ", "), in.Bounce.Status, in.Bounce.Diagnostic)
+	report := strings.TrimSpace(fmt.Sprintf("%s %s: %s", strings.Join(in.Bounce.Recipients, ", "), in.Bounce.Status, in.Bounce.Diagnostic))
+	if _, err := tx.MarkBounced(in.Bounce.OriginalMessageID, report); err != nil {
+		return Result{}, err
+	}
 	res.Case = n
-	return res, tx.AddEvent(n, now, "delivery failed", strings.TrimSpace(detail))
+	return res, tx.AddEvent(n, now, "delivery failed", in.Bounce.OriginalMessageID+" to "+report)
 }
 
 // Tag formats the case tag of case n, e.g. "[Case #7]".

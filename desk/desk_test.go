@@ -287,6 +287,9 @@ func TestMachineMail(t *testing.T) {
 		}) {
 			t.Errorf("no delivery failed event in %v", events)
 		}
+		if b := f.outbox()[0].Bounce; !strings.Contains(b, "bob@acme.example 5.1.1") {
+			t.Errorf("the confirmation's bounce is %q", b)
+		}
 	})
 }
 

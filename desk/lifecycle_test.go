@@ -374,3 +374,67 @@ func TestUnavailableDatabase(t *testing.T) {
 		t.Errorf("Receive on a closed database: %v, want ErrUnavailable", err)
 	}
 }
+
+func TestRateLimits(t *testing.T) {
+	t.Run("automatic mail to one recipient stops after the hourly limit", func(t *testing.T) {
+		f := newFixture(t, func(o *desk.Options) { o.AutorepliesPerHour, o.NewCasesPerHour = 3, -1 })
+		for i := 0; i < 5; i++ {
+			f.receive(f.mail("alice@acme.example", fmt.Sprintf("Problem %d", i), "x"))
+		}
+		if n := len(f.outbox()); n != 3 {
+			t.Errorf("%d confirmations, want 3", n)
+		}
+		f.now = f.now.Add(time.Hour)
+		f.receive(f.mail("alice@acme.example", "Next hour", "x"))
+		if n := len(f.outbox()); n != 4 {
+			t.Errorf("%d confirmations after an hour, want 4", n)
+		}
+	})
+	t.Run("a sender opening too many cases is held, and the team told once", func(t *testing.T) {
+		f := newFixture(t, withCustomers, func(o *desk.Options) { o.NewCasesPerHour, o.AutorepliesPerHour = 2, -1 })
+		var outcomes []desk.Outcome
+		for i := 0; i < 5; i++ {
+			outcomes = append(outcomes, f.receive(f.mail("flood@acme.example", fmt.Sprintf("Spam %d", i), "x")).Outcome)
+		}
+		want := []desk.Outcome{desk.NewCase, desk.NewCase, desk.Held, desk.Held, desk.Held}
+		if !slices.Equal(outcomes, want) {
+			t.Errorf("outcomes %v, want %v", outcomes, want)
+		}
+		alerts := 0
+		for _, it := range f.outbox() {
+			if it.Kind == store.MailAlert {
+				alerts++
+			}
+		}
+		if alerts != 1 {
+			t.Errorf("%d alerts, want 1", alerts)
+		}
+	})
+}
+
+func TestDMARCFailureIsHeld(t *testing.T) {
+	f := newFixture(t, func(o *desk.Options) { o.AuthservID = "mx.example.com" })
+	n := f.open()
+	tag := fmt.Sprintf("Re: [Case #%d] ELB down", n)
+	tests := []struct {
+		name    string
+		from    string
+		results []string
+		want    desk.Outcome
+	}{
+		{"our MTA says dmarc=fail", "alice@acme.example", []string{"mx.example.com; spf=pass smtp.mailfrom=x; dmarc=fail header.from=acme.example"}, desk.Held},
+		{"a forged agent mail is held too", "agent@example.com", []string{"mx.example.com; dmarc=fail (p=reject) header.from=example.com"}, desk.Held},
+		{"the sender's own header is not trusted", "alice@acme.example", []string{"evil.example; dmarc=pass", "mx.example.com; dmarc=pass"}, desk.Reply},
+		{"only the topmost trusted header counts", "alice@acme.example", []string{"mx.example.com; dmarc=pass", "mx.example.com; dmarc=fail"}, desk.Reply},
+		{"no header: nothing to go on", "alice@acme.example", nil, desk.Reply},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := f.mail(tt.from, tag, "more")
+			in.AuthResults = tt.results
+			if got := f.receive(in).Outcome; got != tt.want {
+				t.Errorf("outcome %s, want %s", got, tt.want)
+			}
+		})
+	}
+}

@@ -30,6 +30,9 @@ type Inbound struct {
 	References []string // normalised, without angle brackets
 	// ContentLanguage is the Content-Language header, if any.
 	ContentLanguage string
+	// AuthResults are the Authentication-Results header values (RFC 8601),
+	// topmost first; the desk trusts only those of its own authserv-id.
+	AuthResults []string
 
 	Text string // plain text body (from HTML when there is no text part), valid UTF-8
 	HTML string // sanitised HTML body, "" when none

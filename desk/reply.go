@@ -21,20 +21,18 @@ func (d *Desk) reply(tx *store.Tx, c *store.Case, in *Inbound, rawID int64, now 
 		}
 		return Result{Outcome: AutoDropped, Case: c.ID, Reason: "machine mail (" + string(in.Machine) + ") kept on the case"}, nil
 	}
-	if d.IsAgent(in.From) {
-		return d.agentMail(tx, c, in, rawID, now)
-	}
 	role, err := d.role(tx, c.ID, in.From)
 	if err != nil {
 		return Result{}, err
 	}
+	if (role != "" || d.IsAgent(in.From)) && d.dmarcFailed(in) {
+		return d.hold(tx, c, in, rawID, "its sender failed DMARC", now)
+	}
+	if d.IsAgent(in.From) {
+		return d.agentMail(tx, c, in, rawID, now)
+	}
 	if role == "" {
-		m := d.inboundMessage(c.ID, rawID, "held", in, now)
-		if err := tx.InsertMessage(m); err != nil {
-			return Result{}, err
-		}
-		err := tx.AddEvent(c.ID, now, "held", "mail from "+in.From+", who is not a participant")
-		return Result{Outcome: Held, Case: c.ID, Reason: in.From + " is not a participant of the case"}, err
+		return d.hold(tx, c, in, rawID, in.From+" is not a participant of the case", now)
 	}
 	m := d.inboundMessage(c.ID, rawID, "customer", in, now)
 	cmds, rest := parseCommands(m.NewText, customerCommands)
@@ -97,6 +95,15 @@ func (d *Desk) customerCommands(tx *store.Tx, c *store.Case, from string, cmds [
 		return d.closeCase(tx, c, closing{by: from, resolution: rest, code: store.CodeClosed, reason: "closed by " + from}, now)
 	}
 	return nil
+}
+
+// hold keeps a mail on the case for agents only: nobody is sent anything.
+func (d *Desk) hold(tx *store.Tx, c *store.Case, in *Inbound, rawID int64, reason string, now time.Time) (Result, error) {
+	if err := tx.InsertMessage(d.inboundMessage(c.ID, rawID, "held", in, now)); err != nil {
+		return Result{}, err
+	}
+	err := tx.AddEvent(c.ID, now, "held", "mail from "+in.From+": "+reason)
+	return Result{Outcome: Held, Case: c.ID, Reason: reason}, err
 }
 
 // role reports addr's role on the case, "" when it is not a participant.
@@ -289,6 +296,9 @@ func (d *Desk) enqueue(tx *store.Tx, c *store.Case, it *store.OutboxItem, now ti
 	}
 	if len(refs) > 0 {
 		it.InReplyTo, it.References = refs[len(refs)-1], refs
+	}
+	if ok, err := d.limitAutomatic(tx, it, now); err != nil || !ok {
+		return err
 	}
 	if err := tx.Enqueue(it); err != nil {
 		return err

@@ -21,6 +21,9 @@ type TickStats struct {
 func (d *Desk) Tick(ctx context.Context) (TickStats, error) {
 	var st TickStats
 	now := d.now()
+	if err := d.db.ForgetRates(ctx, hourWindow(now).Add(-time.Hour)); err != nil {
+		return st, err
+	}
 	overdue, err := d.db.OverdueCases(ctx, now)
 	if err != nil {
 		return st, err

@@ -49,5 +49,8 @@ func (d *Desk) refuse(tx *store.Tx, in *Inbound, code, reason string, now time.T
 	if in.MessageID != "" {
 		it.InReplyTo, it.References = in.MessageID, append(append([]string{}, in.References...), in.MessageID)
 	}
+	if ok, err := d.limitAutomatic(tx, it, now); err != nil || !ok {
+		return err
+	}
 	return tx.Enqueue(it)
 }

@@ -264,6 +264,9 @@ func fillHeader(in *desk.Inbound, h textproto.MIMEHeader, cs string, defects *[]
 	in.InReplyTo = parseMsgIDs(headerValue(h, "In-Reply-To"))
 	in.References = parseMsgIDs(headerValue(h, "References"))
 	in.ContentLanguage = cleanLine(decode8bit(headerValue(h, "Content-Language"), cs))
+	for _, v := range headerValues(h, "Authentication-Results") {
+		in.AuthResults = append(in.AuthResults, cleanLine(v))
+	}
 }
 
 // fromAddress returns the first mailbox of the first From field that holds

@@ -116,6 +116,7 @@ type OutboxItem struct {
 	CreatedAt     time.Time
 	SentAt        time.Time
 	Raw           []byte // the bytes sent, once sent
+	Bounce        string // what a bounce reported after sending, if any
 }
 
 // Enqueue adds a mail to the outbox, due at once, and sets it.ID.
@@ -145,14 +146,14 @@ func (tx *Tx) Enqueue(it *OutboxItem) error {
 }
 
 const outboxColumns = `id, kind, case_id, lang, to_addrs, cc_addrs, message_id, in_reply_to, refs,
-	notice, status, attempts, next_attempt_at, last_error, created_at, sent_at, raw`
+	notice, status, attempts, next_attempt_at, last_error, created_at, sent_at, raw, bounce`
 
 func scanOutbox(s scanner) (*OutboxItem, error) {
 	var it OutboxItem
 	var caseID, next, created, sent sql.NullInt64
 	var to, cc, refs, notice string
 	err := s.Scan(&it.ID, &it.Kind, &caseID, &it.Lang, &to, &cc, &it.MessageID, &it.InReplyTo, &refs,
-		&notice, &it.Status, &it.Attempts, &next, &it.LastError, &created, &sent, &it.Raw)
+		&notice, &it.Status, &it.Attempts, &next, &it.LastError, &created, &sent, &it.Raw, &it.Bounce)
 	if err != nil {
 		return nil, err
 	}

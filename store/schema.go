@@ -151,4 +151,14 @@ CREATE TABLE surveys (
 );
 CREATE INDEX surveys_case ON surveys(case_id);
 `,
+	// 3: rate limits and bounces reported on sent mail.
+	`
+CREATE TABLE rate (
+	key          TEXT    NOT NULL,
+	window_start INTEGER NOT NULL,
+	count        INTEGER NOT NULL,
+	PRIMARY KEY (key, window_start)
+);
+ALTER TABLE outbox ADD COLUMN bounce TEXT NOT NULL DEFAULT '';
+`,
 }

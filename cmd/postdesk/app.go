@@ -117,7 +117,8 @@ func deskOptions(cfg *Config) (desk.Options, error) {
 		AutocloseDays: orNever(cfg.Desk.AutocloseDays), Contacts: cfg.Limits.Contacts,
 		AttachmentsPerMessage: cfg.Limits.AttachmentsPerMessage, AttachmentBytes: cfg.Limits.AttachmentBytes,
 		Targets: cfg.SLA.Targets(), DefaultPlan: cfg.Desk.DefaultPlan, Hours: hours,
-		Plans: map[string]desk.Plan{}, SurveyURL: surveyURL(cfg.HTTP),
+		Plans: map[string]desk.Plan{}, SurveyURL: surveyURL(cfg.HTTP), AuthservID: cfg.Desk.AuthservID,
+		AutorepliesPerHour: cfg.Limits.AutorepliesPerHour, NewCasesPerHour: cfg.Limits.NewCasesPerSenderPerHour,
 	}
 	for _, m := range cfg.Mailboxes {
 		if strings.Contains(m.Username, "@") {

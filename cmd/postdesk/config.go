@@ -52,6 +52,7 @@ type DeskConfig struct {
 	ReopenDays      int      `toml:"reopen_days"`    // 0: a reply never reopens
 	AutocloseDays   int      `toml:"autoclose_days"` // 0: pending cases never auto-close
 	SecretFile      string   `toml:"secret_file"`    // HMAC key, created if absent
+	AuthservID      string   `toml:"authserv_id"`    // trusted Authentication-Results id; "" = none
 }
 
 // LimitsConfig is the [limits] table: attachment, size and rate limits.

@@ -127,6 +127,7 @@ type outboxJSON struct {
 	Attempts      int        `json:"attempts"`
 	NextAttemptAt *time.Time `json:"next_attempt_at"`
 	LastError     string     `json:"last_error"`
+	Bounce        string     `json:"bounce,omitempty"`
 	CreatedAt     time.Time  `json:"created_at"`
 	SentAt        *time.Time `json:"sent_at"`
 }

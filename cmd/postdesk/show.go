@@ -61,7 +61,7 @@ func caseDetail(ctx context.Context, db *store.DB, n int64) (caseJSON, error) {
 func outboxRow(it *store.OutboxItem) outboxJSON {
 	r := outboxJSON{ID: it.ID, Kind: it.Kind, Case: it.CaseID, To: it.To, Cc: it.Cc,
 		MessageID: "<" + it.MessageID + ">", Status: it.Status, Attempts: it.Attempts,
-		LastError: it.LastError, CreatedAt: it.CreatedAt, SentAt: optTime(it.SentAt)}
+		LastError: it.LastError, Bounce: it.Bounce, CreatedAt: it.CreatedAt, SentAt: optTime(it.SentAt)}
 	if it.Status == store.OutboxQueued {
 		r.NextAttemptAt = optTime(it.NextAttemptAt)
 	}
@@ -113,6 +113,9 @@ func (c *cli) caseShow(ctx context.Context, a *app, n int64, asJSON bool) error 
 		fmt.Fprintf(w, "%s to %s: %s", o.Kind, strings.Join(append(append([]string{}, o.To...), o.Cc...), ", "), o.Status)
 		if o.LastError != "" {
 			fmt.Fprintf(w, " (%s)", o.LastError)
+		}
+		if o.Bounce != "" {
+			fmt.Fprintf(w, ", bounced: %s", o.Bounce)
 		}
 		fmt.Fprintln(w)
 	}

@@ -1,0 +1,106 @@
+package desk
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/postdesk/postdesk/store"
+)
+
+// automatic reports whether mail of this kind is sent by the desk on its
+// own, without a person writing it: such mail is rate limited per
+// recipient. Agents' replies are written by people; alerts go to the
+// support team, whom the limit does not protect.
+func automatic(kind string) bool {
+	return kind != store.MailReply && kind != store.MailAlert
+}
+
+// hourWindow is the fixed window rate counters use.
+func hourWindow(now time.Time) time.Time { return now.Truncate(time.Hour) }
+
+// limitAutomatic leaves out the recipients who already got
+// AutorepliesPerHour automatic mails this hour, recording an event for each
+// (RFC 3834 §2: responders must not flood a recipient). It reports whether
+// anyone is left.
+func (d *Desk) limitAutomatic(tx *store.Tx, it *store.OutboxItem, now time.Time) (bool, error) {
+	if !automatic(it.Kind) || d.o.AutorepliesPerHour < 0 {
+		return true, nil
+	}
+	keep := func(addrs []string) ([]string, error) {
+		var out []string
+		for _, a := range addrs {
+			n, err := tx.Bump("auto:"+strings.ToLower(a), hourWindow(now))
+			if err != nil {
+				return nil, err
+			}
+			if n <= d.o.AutorepliesPerHour {
+				out = append(out, a)
+				continue
+			}
+			if it.CaseID != 0 {
+				detail := fmt.Sprintf("%s to %s: over %d automatic mails an hour", it.Kind, a, d.o.AutorepliesPerHour)
+				if err := tx.AddEvent(it.CaseID, now, "mail suppressed", detail); err != nil {
+					return nil, err
+				}
+			}
+		}
+		return out, nil
+	}
+	var err error
+	if it.To, err = keep(it.To); err != nil {
+		return false, err
+	}
+	if it.Cc, err = keep(it.Cc); err != nil {
+		return false, err
+	}
+	if len(it.To) == 0 {
+		it.To, it.Cc = it.Cc, nil
+	}
+	return len(it.To) > 0, nil
+}
+
+// tooManyCases counts a new case by sender and reports whether the sender
+// is over NewCasesPerHour. The first time in an hour it is, the notify list
+// is alerted.
+func (d *Desk) tooManyCases(tx *store.Tx, in *Inbound, now time.Time) (bool, error) {
+	if d.o.NewCasesPerHour < 0 {
+		return false, nil
+	}
+	n, err := tx.Bump("new:"+strings.ToLower(in.From), hourWindow(now))
+	if err != nil || n <= d.o.NewCasesPerHour {
+		return false, err
+	}
+	if n == d.o.NewCasesPerHour+1 && len(d.o.Notify) > 0 {
+		reason := fmt.Sprintf("%s sent more than %d new cases this hour; further new mail is held", in.From, d.o.NewCasesPerHour)
+		err = tx.Enqueue(&store.OutboxItem{Kind: store.MailAlert, Lang: d.o.DefaultLanguage,
+			To: append([]string{}, d.o.Notify...), MessageID: d.o.IDs.New(0), CreatedAt: now,
+			Notice: store.Notice{Subject: caseSubject(d.tag, in.Subject), Requester: in.From, Reason: reason}})
+	}
+	return true, err
+}
+
+// dmarcFailed reports whether a trusted Authentication-Results header (RFC
+// 8601) says the mail failed DMARC. Only headers whose authserv-id is the
+// configured one count: the receiving MTA adds those and removes forged
+// ones; any other is the sender's word. The topmost trusted header wins.
+func (d *Desk) dmarcFailed(in *Inbound) bool {
+	if d.o.AuthservID == "" {
+		return false
+	}
+	for _, h := range in.AuthResults {
+		id, results, _ := strings.Cut(h, ";")
+		if fields := strings.Fields(id); len(fields) == 0 || !strings.EqualFold(fields[0], d.o.AuthservID) {
+			continue
+		}
+		for _, r := range strings.Split(results, ";") {
+			method, value, ok := strings.Cut(strings.TrimSpace(r), "=")
+			if ok && strings.EqualFold(strings.TrimSpace(method), "dmarc") {
+				result := strings.ToLower(strings.Fields(value + " ")[0])
+				return result == "fail"
+			}
+		}
+		return false
+	}
+	return false
+}
