@@ -103,3 +103,29 @@ func FuzzSafeFilename(f *testing.F) {
 		}
 	})
 }
+
+func TestContentTypeIsSniffed(t *testing.T) {
+	png := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+	zip := []byte("PK\x03\x04\x14\x00\x06\x00")
+	tests := []struct {
+		name, declared string
+		data           []byte
+		want           string
+	}{
+		{"a script disguised as an image is html", "image/png", []byte("<html><script>alert(1)</script>"), "text/html"},
+		{"an undeclared png", "application/octet-stream", png, "image/png"},
+		{"an image under another image type keeps the declared name", "image/jpg", png, "image/jpg"},
+		{"xml disguised as a pdf is xml", "application/pdf", []byte("<?xml version=\"1.0\"?><x/>"), "text/xml"},
+		{"a docx stays a docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", zip,
+			"application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
+		{"a csv stays a csv", "text/csv", []byte("a,b\n1,2\n"), "text/csv"},
+		{"unknown bytes keep the declared type", "application/x-custom", []byte{0, 1, 2, 3}, "application/x-custom"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := contentType(tt.declared, tt.data); got != tt.want {
+				t.Errorf("contentType(%q) = %q, want %q", tt.declared, got, tt.want)
+			}
+		})
+	}
+}

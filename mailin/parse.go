@@ -514,11 +514,26 @@ func attachment(p *enmime.Part, html, cs string) desk.Attachment {
 		ContentID:   cid,
 		Data:        p.Content,
 	}
-	if a.ContentType == "" || a.ContentType == "application/octet-stream" {
-		a.ContentType, _, _ = strings.Cut(http.DetectContentType(p.Content), ";")
-	}
+	a.ContentType = contentType(declared, p.Content)
 	a.Inline = cid != "" && !strings.EqualFold(p.Disposition, "attachment") && cidReferenced(html, cid)
 	return a
+}
+
+// contentType is the media type of an attachment: the declared one, but
+// sniffed from the bytes (http.DetectContentType, the WHATWG rules) when
+// nothing useful was declared, and when the bytes are active content (HTML,
+// XML) under another label, so a script sent as "image/png" is stored as
+// text/html. Other disagreements keep the sender's name: sniffing cannot
+// tell an Office file from a zip or a CSV from text.
+func contentType(declared string, data []byte) string {
+	sniffed, _, _ := strings.Cut(http.DetectContentType(data), ";")
+	switch {
+	case declared == "" || declared == "application/octet-stream":
+		return sniffed
+	case (sniffed == "text/html" || sniffed == "text/xml") && declared != sniffed && declared != "application/xhtml+xml":
+		return sniffed
+	}
+	return declared
 }
 
 // cidFilename matches the local part of a Content-ID that is a file name
