@@ -25,6 +25,12 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, "", "")
+}
+
+// newEnvWith is newEnv with more [desk] keys and more tables appended.
+func newEnvWith(t *testing.T, deskKeys, tables string) *env {
+	t.Helper()
 	sink, err := smtpsink.Start()
 	if err != nil {
 		t.Fatal(err)
@@ -38,12 +44,12 @@ address = "support@example.com"
 agents = ["agent@example.com"]
 database = %q
 secret_file = %q
-
+%s
 [smtp]
 host = "127.0.0.1"
 port = %d
 tls = "none"
-`, filepath.Join(dir, "postdesk.db"), filepath.Join(dir, "postdesk.key"), sink.Port())
+%s`, filepath.Join(dir, "postdesk.db"), filepath.Join(dir, "postdesk.key"), deskKeys, sink.Port(), tables)
 	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
