@@ -312,8 +312,11 @@ func (d *Desk) classify(tx *store.Tx, in *Inbound, rawID int64, now time.Time) (
 	if err != nil {
 		return Result{}, err
 	}
-	if in.From == "" {
+	if !strings.Contains(in.From, "@") {
 		return Result{Outcome: Quarantined, Case: caseID(c), Reason: "no usable From address"}, nil
+	}
+	if d.own[strings.ToLower(in.From)] {
+		return Result{Outcome: AutoDropped, Case: caseID(c), Reason: "sent from our own address"}, nil
 	}
 	if c == nil {
 		if in.Machine != MachineNone {

@@ -511,3 +511,42 @@ func TestMailboxProgress(t *testing.T) {
 		t.Errorf("after a UIDVALIDITY change: %+v", st)
 	}
 }
+
+func TestUnmailableAddresses(t *testing.T) {
+	t.Run("a contact that cannot be mailed is refused, the others still get mail", func(t *testing.T) {
+		f := newFixture(t)
+		in := f.mail("alice@acme.example", "Hi", "x")
+		in.Cc = []string{"bob@acme.example", "root@localhost", "ops@[192.0.2.1]"}
+		n := f.receive(in).Case
+		if got := len(f.participants(n)); got != 2 {
+			t.Errorf("%d participants, want alice and bob", got)
+		}
+		it := f.outbox()[0]
+		if !slices.Equal(it.To, []string{"alice@acme.example"}) || !slices.Equal(it.Cc, []string{"bob@acme.example"}) {
+			t.Errorf("confirmation to %v cc %v", it.To, it.Cc)
+		}
+	})
+	t.Run("a requester that cannot be mailed gets a case but no mail", func(t *testing.T) {
+		f := newFixture(t)
+		res := f.receive(f.mail("root@localhost", "cron output", "x"))
+		if res.Outcome != desk.NewCase || len(f.outbox()) != 0 {
+			t.Errorf("got %+v and %d mails", res, len(f.outbox()))
+		}
+		events, _ := f.db.Events(context.Background(), res.Case)
+		if !slices.ContainsFunc(events, func(e store.Event) bool { return e.Kind == "mail suppressed" }) {
+			t.Errorf("no event says why: %+v", events)
+		}
+	})
+	t.Run("a From without an address is quarantined", func(t *testing.T) {
+		f := newFixture(t)
+		if res := f.receive(f.mail("Whomever", "x", "x")); res.Outcome != desk.Quarantined {
+			t.Errorf("got %+v", res)
+		}
+	})
+	t.Run("mail forged from our own address is dropped", func(t *testing.T) {
+		f := newFixture(t)
+		if res := f.receive(f.mail("support@example.com", "hello", "x")); res.Outcome != desk.AutoDropped {
+			t.Errorf("got %+v", res)
+		}
+	})
+}

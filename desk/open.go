@@ -2,7 +2,6 @@ package desk
 
 import (
 	"fmt"
-	"net/mail"
 	"regexp"
 	"strconv"
 	"strings"
@@ -182,12 +181,11 @@ func (d *Desk) addContacts(tx *store.Tx, c *store.Case, cc []string, limit int, 
 	return added, refused, nil
 }
 
-// validAddress accepts a plain addr-spec: what net/mail parses back to
-// itself, with no quoting, so it can go into an SMTP envelope safely.
-func validAddress(a string) bool {
-	p, err := mail.ParseAddress(a)
-	return err == nil && p.Address == a && p.Name == "" && !strings.ContainsAny(a, "\"<> \t\r\n,;")
-}
+// validAddress accepts the addresses postdesk can mail: plain ASCII
+// addr-specs with a host name (threading.CheckAddress, the rule mailout
+// applies on the wire), so nothing like `"a@x> NOTIFY=NEVER"@y` or
+// root@localhost becomes a contact whose presence would fail every mail.
+func validAddress(a string) bool { return threading.CheckAddress(a) == nil }
 
 // inboundMessage builds the stored form of an inbound mail, keeping the
 // attachments within the limits and recording the others as rejected.

@@ -276,10 +276,34 @@ func (d *Desk) notice(c *store.Case) store.Notice {
 	}
 }
 
+// mailable keeps the addresses postdesk can mail (a requester may have
+// written from one it cannot, such as root@localhost), recording an event
+// for each left out.
+func (d *Desk) mailable(tx *store.Tx, caseID int64, kind string, addrs []string, now time.Time) ([]string, error) {
+	var out []string
+	for _, a := range addrs {
+		if validAddress(a) {
+			out = append(out, a)
+			continue
+		}
+		if err := tx.AddEvent(caseID, now, "mail suppressed", kind+" to "+a+": the address cannot be mailed"); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // enqueue adds mail it about c to the outbox; the caller sets Kind, To, Cc
 // and Notice. The mail gets a fresh Message-ID of ours unless it has one,
 // and threads under the case's conversation so mail clients group it.
 func (d *Desk) enqueue(tx *store.Tx, c *store.Case, it *store.OutboxItem, now time.Time) error {
+	var err error
+	if it.To, err = d.mailable(tx, c.ID, it.Kind, it.To, now); err != nil {
+		return err
+	}
+	if it.Cc, err = d.mailable(tx, c.ID, it.Kind, it.Cc, now); err != nil {
+		return err
+	}
 	if len(it.To) == 0 {
 		it.To, it.Cc = it.Cc, nil
 	}

@@ -27,7 +27,7 @@ func (d *Desk) TooLarge(ctx context.Context, in *Inbound, size, limit int64) (Re
 		if err := tx.SetRawOutcome(id, string(Quarantined), reason, 0); err != nil {
 			return err
 		}
-		if in.Machine != MachineNone || !validAddress(in.From) || d.o.IDs.Ours(in.MessageID) {
+		if in.Machine != MachineNone || d.o.IDs.Ours(in.MessageID) {
 			return nil
 		}
 		return d.refuse(tx, in, store.CodeTooLarge, reason, now)
@@ -38,8 +38,12 @@ func (d *Desk) TooLarge(ctx context.Context, in *Inbound, size, limit int64) (Re
 	return res, nil
 }
 
-// refuse queues a refusal to the sender of in, which opened no case.
+// refuse queues a refusal to the sender of in, which opened no case,
+// unless the sender cannot be mailed.
 func (d *Desk) refuse(tx *store.Tx, in *Inbound, code, reason string, now time.Time) error {
+	if !validAddress(in.From) {
+		return nil
+	}
 	t := d.terms(in.From)
 	it := &store.OutboxItem{
 		Kind: store.MailRefusal, Lang: d.language(ParseFields(in.Text), in, t), To: []string{in.From},

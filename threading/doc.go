@@ -3,7 +3,8 @@
 // It formats and finds the case tag shown in subjects ("[Case #1042]"),
 // normalises subjects (Re:/AW:/Fwd:/回复:/Réf: … prefixes), makes and checks
 // the HMAC-signed Message-IDs of the mails postdesk sends, extracts msg-ids
-// from In-Reply-To and References headers, and cuts quoted history and
-// signatures from replies. It has no state beyond what its constructors
+// from In-Reply-To and References headers, cuts quoted history and
+// signatures from replies, and holds the one rule for which addresses
+// postdesk will mail (CheckAddress), shared by the desk and mailout. It has no state beyond what its constructors
 // are given and imports the standard library only.
 package threading

@@ -1,4 +1,4 @@
-package mailout
+package threading
 
 import (
 	"net/mail"
@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// FuzzCheckAddress: whatever checkAddress accepts can go into an SMTP
+// FuzzCheckAddress: whatever CheckAddress accepts can go into an SMTP
 // envelope as is: it parses back to itself and has nothing that could end
 // the address or add an ESMTP parameter.
 func FuzzCheckAddress(f *testing.F) {
@@ -15,7 +15,7 @@ func FuzzCheckAddress(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, addr string) {
-		if checkAddress(addr) != nil {
+		if CheckAddress(addr) != nil {
 			return
 		}
 		if strings.ContainsAny(addr, " \t\r\n<>\"(),;:\\[]") {
