@@ -46,6 +46,7 @@ var parser = enmime.NewParser(
 	enmime.MultipartWOBoundaryAsSinglePart(true),
 	enmime.StripMediaTypeInvalidCharacters(true),
 	enmime.SetReadPartErrorPolicy(func(*enmime.Part, error) bool { return true }),
+	enmime.DisableCharacterDetection(true),
 )
 
 // htmlPolicy is bluemonday's policy for user generated content, plus cid:
