@@ -550,3 +550,18 @@ func TestUnmailableAddresses(t *testing.T) {
 		}
 	})
 }
+
+func TestAgentAnswerOnAClosedCase(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	n := f.open()
+	if err := f.desk.Close(ctx, n, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.desk.AgentReply(ctx, n, "agent@example.com", "One more thing.", nil); err != nil {
+		t.Fatal(err)
+	}
+	if c := f.kase(n); c.Status != desk.StatusPending || !c.ClosedAt.IsZero() {
+		t.Errorf("status %s, closed at %v", c.Status, c.ClosedAt)
+	}
+}

@@ -242,7 +242,7 @@ func (d *Desk) setStatus(tx *store.Tx, c *store.Case, status, event, detail stri
 	c.Status = status
 	switch status {
 	case StatusPending:
-		c.PendingAt = now
+		c.PendingAt, c.ClosedAt = now, time.Time{}
 	case StatusClosed:
 		c.ClosedAt = now
 	case StatusOpen:
