@@ -2,6 +2,7 @@ package mailin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/postdesk/postdesk/desk"
@@ -32,6 +33,10 @@ type Intake struct {
 	// MaxBytes is the largest message accepted; 0 = 25 MiB. A larger one is
 	// quarantined, not parsed.
 	MaxBytes int64
+	// Limits bound the MIME structure of a message (Prescan); zero fields
+	// mean the defaults, and DecodedBytes 4 × MaxBytes. A message over
+	// them is quarantined, not parsed.
+	Limits Limits
 	// DryRun decides without recording anything.
 	DryRun bool
 }
@@ -50,6 +55,9 @@ type Source struct {
 func (it *Intake) Process(ctx context.Context, raw []byte, src Source) (desk.Result, error) {
 	if limit := it.maxBytes(); int64(len(raw)) > limit {
 		return it.quarantine(ctx, raw, src, fmt.Sprintf("larger than %d bytes", limit))
+	}
+	if err := Prescan(raw, it.limits()); errors.Is(err, ErrTooComplex) {
+		return it.quarantine(ctx, raw, src, err.Error())
 	}
 	m, err := Parse(raw)
 	if err != nil {
@@ -86,6 +94,16 @@ func (it *Intake) maxBytes() int64 {
 		return it.MaxBytes
 	}
 	return 25 << 20
+}
+
+// limits are the pre-scan's limits: decoded bodies may take 4 × the raw
+// size bound.
+func (it *Intake) limits() Limits {
+	l := it.Limits
+	if l.DecodedBytes <= 0 {
+		l.DecodedBytes = 4 * it.maxBytes()
+	}
+	return l
 }
 
 func (it *Intake) quarantine(ctx context.Context, raw []byte, src Source, reason string) (desk.Result, error) {
