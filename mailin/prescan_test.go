@@ -375,3 +375,29 @@ func FuzzPrescan(f *testing.F) {
 		checkCoversEnmime(t, "input", raw)
 	})
 }
+
+func TestDepthTimesSize(t *testing.T) {
+	deep := func(depth, size int) []byte {
+		var b bytes.Buffer
+		b.WriteString("From: a@b.example\r\nSubject: x\r\nMIME-Version: 1.0\r\n")
+		for i := 0; i < depth; i++ {
+			fmt.Fprintf(&b, "Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n", i, i)
+		}
+		b.WriteString("Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n")
+		for b.Len() < size {
+			b.WriteString(strings.Repeat("QUFB", 19) + "\r\n")
+		}
+		for i := depth - 1; i >= 0; i-- {
+			fmt.Fprintf(&b, "--b%d--\r\n", i)
+		}
+		return b.Bytes()
+	}
+	if err := Prescan(deep(5, 25<<20), Limits{}); err != nil {
+		t.Errorf("a 25 MiB mail 5 levels deep: %v", err)
+	}
+	err := Prescan(deep(20, 8<<20), Limits{})
+	var le *LimitError
+	if !errors.As(err, &le) || le.Limit != "DepthBytes" {
+		t.Errorf("an 8 MiB mail 20 levels deep: %v, want a DepthBytes refusal", err)
+	}
+}
