@@ -4,15 +4,15 @@ package mailin
 // the intake, and the move out of the folder.
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/mail"
+	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -104,8 +104,10 @@ func groupBySize(msgs []sized, limit int64) [][]sized {
 	return groups
 }
 
-// group downloads a group's messages, then processes them one by one: the
-// FETCH must be over before other commands can be sent.
+// group downloads a group's messages, parses them on every core, records
+// each in UID order, and then moves the handled ones with one command per
+// folder. The FETCH must be over before other commands can be sent; a crash
+// between a commit and the move only makes the mail a duplicate next time.
 func (p *Poller) group(ctx context.Context, c *conn, group []sized) (int, error) {
 	limit := p.in.Limit()
 	if len(group) == 1 && group[0].size > limit {
@@ -119,13 +121,15 @@ func (p *Poller) group(ctx context.Context, c *conn, group []sized) (int, error)
 	if err != nil {
 		return 0, err
 	}
-	handled := 0
-	// Once ctx ends no new message is started, but the one in hand is
-	// recorded and moved (see Poller.poll for the bound on that).
+	prepared := p.prepare(uids, bodies, limit)
+	// Once ctx ends no new message is started, but those recorded are
+	// moved (see Poller.poll for the bound on that).
 	work := context.WithoutCancel(ctx)
+	moves := map[string][]handled{}
+	handledN := 0
 	for _, uid := range uids {
-		if err := ctx.Err(); err != nil {
-			return handled, err
+		if err = ctx.Err(); err != nil {
+			break
 		}
 		raw, ok := bodies[uid]
 		if !ok {
@@ -135,14 +139,46 @@ func (p *Poller) group(ctx context.Context, c *conn, group []sized) (int, error)
 		if int64(len(raw)) > limit { // the server understated RFC822.SIZE
 			n, err = p.oversize(work, c, uid, int64(len(raw)))
 		} else {
-			n, err = p.handle(work, c, uid, raw)
+			n, err = p.handle(work, c, uid, prepared[uid], moves)
 		}
-		handled += n
+		handledN += n
 		if err != nil {
-			return handled, err
+			break
 		}
 	}
-	return handled, nil
+	n, merr := p.moveHandled(c, moves)
+	return handledN + n, errors.Join(err, merr)
+}
+
+// prepare parses the downloaded messages of a group on every core.
+func (p *Poller) prepare(uids []imap.UID, bodies map[imap.UID][]byte, limit int64) map[imap.UID]*Prepared {
+	out := make(map[imap.UID]*Prepared, len(uids))
+	var mu sync.Mutex
+	jobs := make(chan imap.UID)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(uids)) {
+		wg.Go(func() {
+			for uid := range jobs {
+				prep := p.in.Prepare(bodies[uid], p.source(uid))
+				mu.Lock()
+				out[uid] = prep
+				mu.Unlock()
+			}
+		})
+	}
+	for _, uid := range uids {
+		if raw, ok := bodies[uid]; ok && int64(len(raw)) <= limit {
+			jobs <- uid
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	return out
+}
+
+// source is where message uid of this mailbox comes from.
+func (p *Poller) source(uid imap.UID) Source {
+	return Source{Mailbox: p.o.Name, UIDValidity: p.uidValidity, UID: uint32(uid)}
 }
 
 // fetchBodies streams BODY.PEEK[] of uids, keeping at most limit+1 bytes of
@@ -196,11 +232,21 @@ func readBody(msg *imapclient.FetchMessageData, limit int64) (imap.UID, []byte, 
 	return uid, raw, nil
 }
 
-// handle takes one downloaded message through the intake and moves it.
-func (p *Poller) handle(ctx context.Context, c *conn, uid imap.UID, raw []byte) (int, error) {
+// handled is a message recorded and waiting to be moved.
+type handled struct {
+	uid   imap.UID
+	res   desk.Result
+	start time.Time
+	log   *slog.Logger
+}
+
+// handle records one prepared message and adds it to moves, under the
+// folder it goes to. A message the desk failed on stays for a later poll
+// (and after MaxAttempts goes to Quarantine at once).
+func (p *Poller) handle(ctx context.Context, c *conn, uid imap.UID, prep *Prepared, moves map[string][]handled) (int, error) {
 	start := time.Now()
-	log := p.log.With("uid", uint32(uid), "msgid", messageID(raw), "bytes", len(raw))
-	res, err := p.process(ctx, raw, uid)
+	log := p.log.With("uid", uint32(uid), "msgid", prep.MessageID(), "bytes", len(prep.raw))
+	res, err := p.record(ctx, prep, uid)
 	if err != nil {
 		if ctx.Err() != nil || errors.Is(err, desk.ErrUnavailable) {
 			// Not the message's fault: leave it, uncounted, for a later poll.
@@ -216,26 +262,48 @@ func (p *Poller) handle(ctx context.Context, c *conn, uid imap.UID, raw []byte) 
 	if res.Outcome == desk.Quarantined {
 		dest = p.o.Quarantine
 	}
-	if err := p.move(c, uid, dest); err != nil {
-		return 0, err
-	}
-	delete(p.attempts, attemptKey{p.uidValidity, uid})
-	p.processed(res.Outcome, start)
-	log.Info("message handled", "outcome", res.Outcome, "case", res.Case, "reason", res.Reason,
-		"folder", dest, "duration", time.Since(start))
-	return 1, nil
+	moves[dest] = append(moves[dest], handled{uid: uid, res: res, start: start, log: log})
+	return 0, nil
 }
 
-// process calls the intake, turning a panic into an error so that one bad
-// message is retried and then quarantined instead of stopping the daemon.
-func (p *Poller) process(ctx context.Context, raw []byte, uid imap.UID) (res desk.Result, err error) {
+// moveHandled moves the recorded messages, one command per folder, and
+// reports each.
+func (p *Poller) moveHandled(c *conn, moves map[string][]handled) (int, error) {
+	n := 0
+	for _, dest := range []string{p.o.Processed, p.o.Quarantine} {
+		hs := moves[dest]
+		if len(hs) == 0 {
+			continue
+		}
+		uids := make([]imap.UID, len(hs))
+		for i, h := range hs {
+			uids[i] = h.uid
+		}
+		if err := p.move(c, uids, dest); err != nil {
+			return n, err
+		}
+		for _, h := range hs {
+			delete(p.attempts, attemptKey{p.uidValidity, h.uid})
+			p.processed(h.res.Outcome, h.start)
+			h.log.Info("message handled", "outcome", h.res.Outcome, "case", h.res.Case, "reason", h.res.Reason,
+				"folder", dest, "duration", time.Since(h.start))
+		}
+		n += len(hs)
+	}
+	return n, nil
+}
+
+// record hands a prepared message to the desk, turning a panic into an
+// error so that one bad message is retried and then quarantined instead of
+// stopping the daemon.
+func (p *Poller) record(ctx context.Context, prep *Prepared, uid imap.UID) (res desk.Result, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			p.log.Error("intake panicked", "uid", uint32(uid), "panic", v, "stack", string(debug.Stack()))
 			err = fmt.Errorf("intake panicked: %v", v)
 		}
 	}()
-	return p.in.Process(ctx, raw, Source{Mailbox: p.o.Name, UIDValidity: p.uidValidity, UID: uint32(uid)})
+	return p.in.Record(ctx, prep)
 }
 
 // failed counts a failed attempt at uid; at MaxAttempts the message goes to
@@ -248,7 +316,7 @@ func (p *Poller) failed(c *conn, uid imap.UID, cause error, log *slog.Logger) (i
 		log.Warn("intake failed; message left for retry", "attempt", n, "err", cause)
 		return 0, nil
 	}
-	if err := p.move(c, uid, p.o.Quarantine); err != nil {
+	if err := p.move(c, []imap.UID{uid}, p.o.Quarantine); err != nil {
 		return 0, err
 	}
 	delete(p.attempts, key)
@@ -266,11 +334,11 @@ func (p *Poller) oversize(ctx context.Context, c *conn, uid imap.UID, size int64
 	if err != nil {
 		return 0, err
 	}
-	res, err := p.in.TooLarge(ctx, hdr, size, Source{Mailbox: p.o.Name, UIDValidity: p.uidValidity, UID: uint32(uid)})
+	res, err := p.in.TooLarge(ctx, hdr, size, p.source(uid))
 	if err != nil {
 		return 0, fmt.Errorf("record oversize uid %d: %w", uid, err)
 	}
-	if err := p.move(c, uid, p.o.Quarantine); err != nil {
+	if err := p.move(c, []imap.UID{uid}, p.o.Quarantine); err != nil {
 		return 0, err
 	}
 	p.processed(desk.Quarantined, start)
@@ -308,39 +376,27 @@ func fetchHeader(c *imapclient.Client, uid imap.UID, max int64) ([]byte, error) 
 	return hdr[:min(int64(len(hdr)), max)], nil
 }
 
-// messageID is the Message-ID for logs, "" when there is none.
-func messageID(raw []byte) string {
-	m, err := mail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		return ""
-	}
-	id := strings.Trim(strings.TrimSpace(m.Header.Get("Message-Id")), "<>")
-	if len(id) > 200 {
-		id = id[:200]
-	}
-	return id
-}
-
 // seenOnly reports whether handled mail stays in the folder flagged \Seen:
 // the server can neither MOVE (RFC 6851) nor expunge by UID (RFC 4315).
 func (c *conn) seenOnly() bool {
 	return !c.caps.Has(imap.CapMove) && !c.caps.Has(imap.CapUIDPlus)
 }
 
-// move takes message uid of the selected folder to dest. When the server
+// move takes messages uids of the selected folder to dest. When the server
 // answers that dest does not exist (TRYCREATE), dest is created and the move
 // tried once more.
-func (p *Poller) move(c *conn, uid imap.UID, dest string) error {
-	err := moveOnce(c, uid, dest)
+func (p *Poller) move(c *conn, uids []imap.UID, dest string) error {
+	set := imap.UIDSetNum(uids...)
+	err := moveOnce(c, set, dest)
 	var imapErr *imap.Error
 	if errors.As(err, &imapErr) && imapErr.Code == imap.ResponseCodeTryCreate {
 		if cerr := ensureFolder(c.c, dest); cerr != nil {
 			return errors.Join(err, cerr)
 		}
-		err = moveOnce(c, uid, dest)
+		err = moveOnce(c, set, dest)
 	}
 	if err != nil {
-		return fmt.Errorf("move uid %d to %s: %w", uid, dest, err)
+		return fmt.Errorf("move uid %v to %s: %w", set, dest, err)
 	}
 	return nil
 }
@@ -349,9 +405,8 @@ func (p *Poller) move(c *conn, uid imap.UID, dest string) error {
 // imapclient's Move fallback, which pipelines COPY, STORE and EXPUNGE and so
 // deletes the message even when COPY failed (DESIGN §8): it copies, and only
 // after the server confirmed the copy marks the message \Deleted and expunges
-// that one UID. Without UIDPLUS it only marks the copy's source \Seen.
-func moveOnce(c *conn, uid imap.UID, dest string) error {
-	set := imap.UIDSetNum(uid)
+// those UIDs. Without UIDPLUS it only marks the copy's source \Seen.
+func moveOnce(c *conn, set imap.UIDSet, dest string) error {
 	if c.caps.Has(imap.CapMove) {
 		_, err := c.c.Move(set, dest).Wait()
 		return err

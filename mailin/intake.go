@@ -49,25 +49,70 @@ type Source struct {
 	UID         uint32
 }
 
-// Process takes one raw message from src through the pipeline. An error means nothing was recorded: the message must stay
+// Process takes one raw message from src through the pipeline: Prepare,
+// then Record. An error means nothing was recorded: the message must stay
 // where it is and be tried again. Unreadable mail is not an error: it is
 // quarantined with its raw bytes.
 func (it *Intake) Process(ctx context.Context, raw []byte, src Source) (desk.Result, error) {
+	return it.Record(ctx, it.Prepare(raw, src))
+}
+
+// Prepared is a message gated and parsed, or judged unreadable, ready for
+// Record.
+type Prepared struct {
+	raw        []byte
+	src        Source
+	msg        *Message
+	quarantine string // why the message is quarantined instead; "" when msg is set
+}
+
+// Prepare does the work of intake that needs no database: the size gate,
+// the pre-scan and parsing. It is safe to call from several goroutines at
+// once (the poller parses a fetched group on every core), and never panics:
+// a parser panic quarantines the message.
+func (it *Intake) Prepare(raw []byte, src Source) (p *Prepared) {
+	p = &Prepared{raw: raw, src: src}
+	defer func() {
+		if v := recover(); v != nil {
+			p.msg, p.quarantine = nil, fmt.Sprintf("the parser failed on it: %v", v)
+		}
+	}()
 	if limit := it.maxBytes(); int64(len(raw)) > limit {
-		return it.quarantine(ctx, raw, src, fmt.Sprintf("larger than %d bytes", limit))
+		p.quarantine = fmt.Sprintf("larger than %d bytes", limit)
+		return p
 	}
 	if err := Prescan(raw, it.limits()); errors.Is(err, ErrTooComplex) {
-		return it.quarantine(ctx, raw, src, err.Error())
+		p.quarantine = err.Error()
+		return p
 	}
 	m, err := Parse(raw)
 	if err != nil {
-		return it.quarantine(ctx, raw, src, "unreadable: "+err.Error())
+		p.quarantine = "unreadable: " + err.Error()
+		return p
 	}
 	m.Mailbox, m.UIDValidity, m.UID, m.Route = src.Mailbox, src.UIDValidity, src.UID, it.Route
-	if it.DryRun {
-		return it.Desk.Rehearse(ctx, &m.Inbound)
+	p.msg = m
+	return p
+}
+
+// Record hands a prepared message to the desk, which records its decision
+// in one transaction. An error means nothing was recorded.
+func (it *Intake) Record(ctx context.Context, p *Prepared) (desk.Result, error) {
+	if p.msg == nil {
+		return it.quarantine(ctx, p.raw, p.src, p.quarantine)
 	}
-	return it.Desk.Receive(ctx, &m.Inbound)
+	if it.DryRun {
+		return it.Desk.Rehearse(ctx, &p.msg.Inbound)
+	}
+	return it.Desk.Receive(ctx, &p.msg.Inbound)
+}
+
+// MessageID is the prepared message's Message-ID, "" when unknown.
+func (p *Prepared) MessageID() string {
+	if p.msg == nil {
+		return ""
+	}
+	return p.msg.MessageID
 }
 
 // TooLarge records a message that was not downloaded because it is over
