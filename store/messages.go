@@ -120,13 +120,18 @@ func (tx *Tx) RawOutcome(rawID int64) (outcome string, caseID int64, err error) 
 	return outcome, c.Int64, nil
 }
 
+// qCaseOfMessageID repeats the partial index's condition (message_id != ”)
+// so that SQLite may use messages_message_id: without it every inbound mail
+// scanned the whole messages table.
+const qCaseOfMessageID = "SELECT case_id FROM messages WHERE message_id = ? AND message_id != '' LIMIT 1"
+
 // CaseOfMessageID finds the case holding an inbound message with this
 // Message-ID; ok is false when there is none.
 func (tx *Tx) CaseOfMessageID(messageID string) (caseID int64, ok bool, err error) {
 	if messageID == "" {
 		return 0, false, nil
 	}
-	err = tx.tx.QueryRowContext(tx.ctx, "SELECT case_id FROM messages WHERE message_id = ? LIMIT 1", messageID).Scan(&caseID)
+	err = tx.tx.QueryRowContext(tx.ctx, qCaseOfMessageID, messageID).Scan(&caseID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	}
