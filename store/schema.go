@@ -161,4 +161,10 @@ CREATE TABLE rate (
 );
 ALTER TABLE outbox ADD COLUMN bounce TEXT NOT NULL DEFAULT '';
 `,
+	// 4: indexes for the once-a-minute checks, which scanned whole tables.
+	`
+CREATE INDEX cases_unanswered ON cases(first_response_due)
+	WHERE first_response_at IS NULL AND escalated_at IS NULL;
+CREATE INDEX rate_window ON rate(window_start);
+`,
 }

@@ -75,9 +75,12 @@ func (db *DB) Surveys(ctx context.Context, caseID int64) ([]Survey, error) {
 // OverdueCases lists open or pending cases without a first response whose
 // target passed before now and that were not escalated yet.
 func (db *DB) OverdueCases(ctx context.Context, now time.Time) ([]int64, error) {
-	return db.caseIDs(ctx, `SELECT id FROM cases WHERE status != 'closed' AND first_response_at IS NULL
-		AND escalated_at IS NULL AND first_response_due IS NOT NULL AND first_response_due <= ? ORDER BY id`, now.UnixMilli())
+	return db.caseIDs(ctx, qOverdueCases, now.UnixMilli())
 }
+
+// qOverdueCases uses the partial index cases_unanswered.
+const qOverdueCases = `SELECT id FROM cases WHERE first_response_at IS NULL AND escalated_at IS NULL
+	AND first_response_due <= ? AND status != 'closed' ORDER BY id`
 
 // StalePendingCases lists cases pending since before cutoff.
 func (db *DB) StalePendingCases(ctx context.Context, cutoff time.Time) ([]int64, error) {
