@@ -219,12 +219,12 @@ func readBody(msg *imapclient.FetchMessageData, limit int64) (imap.UID, []byte, 
 				raw = []byte{}
 				continue
 			}
-			b, err := io.ReadAll(io.LimitReader(item.Literal, limit+1))
-			if err != nil {
-				return 0, nil, fmt.Errorf("read body of uid %d: %w", uid, err)
-			}
-			if want := min(item.Literal.Size(), limit+1); int64(len(b)) != want {
-				return 0, nil, fmt.Errorf("read body of uid %d: got %d of %d bytes: %w", uid, len(b), want, io.ErrUnexpectedEOF)
+			// One buffer of the announced size (at most limit+1): io.ReadAll
+			// would double its way up and hold twice a big mail for a while.
+			want := min(item.Literal.Size(), limit+1)
+			b := make([]byte, want)
+			if n, err := io.ReadFull(item.Literal, b); err != nil {
+				return 0, nil, fmt.Errorf("read body of uid %d: got %d of %d bytes: %w", uid, n, want, err)
 			}
 			raw = b
 		}
