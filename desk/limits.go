@@ -71,11 +71,9 @@ func (d *Desk) tooManyCases(tx *store.Tx, in *Inbound, now time.Time) (bool, err
 	if err != nil || n <= d.o.NewCasesPerHour {
 		return false, err
 	}
-	if n == d.o.NewCasesPerHour+1 && len(d.o.Notify) > 0 {
+	if n == d.o.NewCasesPerHour+1 {
 		reason := fmt.Sprintf("%s sent more than %d new cases this hour; further new mail is held", in.From, d.o.NewCasesPerHour)
-		err = tx.Enqueue(&store.OutboxItem{Kind: store.MailAlert, Lang: d.o.DefaultLanguage,
-			To: append([]string{}, d.o.Notify...), MessageID: d.o.IDs.New(0), CreatedAt: now,
-			Notice: store.Notice{Subject: caseSubject(d.tag, in.Subject), Requester: in.From, Reason: reason}})
+		err = enqueueAlert(tx, d.alert(0, store.Notice{Subject: caseSubject(d.tag, in.Subject), Requester: in.From, Reason: reason}, now))
 	}
 	return true, err
 }

@@ -66,11 +66,7 @@ func (d *Desk) escalate(tx *store.Tx, c *store.Case, code, reason string, now ti
 	if err := tx.AddEvent(c.ID, now, "escalated", reason); err != nil {
 		return err
 	}
-	if len(d.o.Notify) == 0 {
-		return nil
-	}
 	n := d.notice(c)
 	n.Code, n.Reason = code, reason
-	return tx.Enqueue(&store.OutboxItem{Kind: store.MailAlert, CaseID: c.ID, Lang: d.o.DefaultLanguage,
-		To: append([]string{}, d.o.Notify...), MessageID: d.o.IDs.New(0), Notice: n, CreatedAt: now})
+	return enqueueAlert(tx, d.alert(c.ID, n, now))
 }
