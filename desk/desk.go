@@ -108,7 +108,8 @@ type Options struct {
 	IDs *threading.IDs
 	// Now is the clock; nil = time.Now.
 	Now func() time.Time
-	// Logger receives one line per decision; nil = discard.
+	// Logger receives a debug line per decision (intake logs the line an
+	// admin reads, with the move); nil = discard.
 	Logger *slog.Logger
 }
 
@@ -217,7 +218,7 @@ func (d *Desk) receive(ctx context.Context, in *Inbound, run func(context.Contex
 	if err != nil {
 		return Result{}, fmt.Errorf("receive %s: %w", in.MessageID, d.classifyErr(ctx, err))
 	}
-	d.o.Logger.Info("received", "mailbox", in.Mailbox, "uid", in.UID, "msgid", in.MessageID,
+	d.o.Logger.Debug("received", "mailbox", in.Mailbox, "uid", in.UID, "msgid", in.MessageID,
 		"outcome", string(res.Outcome), "case", res.Case, "reason", res.Reason)
 	return res, nil
 }
@@ -237,22 +238,36 @@ func (d *Desk) classifyErr(ctx context.Context, err error) error {
 // Quarantine keeps raw bytes that could not be read as a mail, with the
 // reason, so nothing is lost and the mail can be looked at or re-processed.
 func (d *Desk) Quarantine(ctx context.Context, raw []byte, mailbox string, uid uint32, reason string) (Result, error) {
+	return d.keep(ctx, &store.Raw{Bytes: raw, Mailbox: mailbox, UID: uid}, reason, nil)
+}
+
+// keep stores raw as quarantined with reason, then runs then (when not
+// nil) in the same transaction; the same bytes again are a duplicate and
+// run nothing.
+func (d *Desk) keep(ctx context.Context, raw *store.Raw, reason string, then func(*store.Tx, time.Time) error) (Result, error) {
 	res := Result{Outcome: Quarantined, Reason: reason}
 	err := d.db.Tx(ctx, func(tx *store.Tx) error {
-		r := &store.Raw{Bytes: raw, ReceivedAt: d.now(), Mailbox: mailbox, UID: uid}
-		id, existed, err := tx.InsertRaw(r)
+		now := d.now()
+		raw.ReceivedAt = now
+		id, existed, err := tx.InsertRaw(raw)
 		if err != nil || existed {
 			if existed {
 				res = Result{Outcome: Duplicate, Reason: "same bytes stored before"}
 			}
 			return err
 		}
-		return tx.SetRawOutcome(id, string(Quarantined), reason, 0)
+		if err := tx.SetRawOutcome(id, string(Quarantined), reason, 0); err != nil {
+			return err
+		}
+		if then != nil {
+			return then(tx, now)
+		}
+		return nil
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("quarantine: %w", d.classifyErr(ctx, err))
 	}
-	d.o.Logger.Warn("quarantined", "mailbox", mailbox, "uid", uid, "reason", reason)
+	d.o.Logger.Debug("quarantined", "mailbox", raw.Mailbox, "uid", raw.UID, "reason", reason)
 	return res, nil
 }
 

@@ -14,28 +14,12 @@ import (
 // again is a duplicate and tells nobody.
 func (d *Desk) TooLarge(ctx context.Context, in *Inbound, size, limit int64) (Result, error) {
 	reason := fmt.Sprintf("%d bytes, larger than the %d-byte limit; not downloaded", size, limit)
-	res := Result{Outcome: Quarantined, Reason: reason}
-	err := d.db.Tx(ctx, func(tx *store.Tx) error {
-		now := d.now()
-		id, existed, err := tx.InsertRaw(&store.Raw{Bytes: in.Raw, ReceivedAt: now, Mailbox: in.Mailbox, UID: in.UID})
-		if err != nil || existed {
-			if existed {
-				res = Result{Outcome: Duplicate, Reason: "same oversize mail seen before"}
-			}
-			return err
-		}
-		if err := tx.SetRawOutcome(id, string(Quarantined), reason, 0); err != nil {
-			return err
-		}
+	return d.keep(ctx, &store.Raw{Bytes: in.Raw, Mailbox: in.Mailbox, UID: in.UID}, reason, func(tx *store.Tx, now time.Time) error {
 		if in.Machine != MachineNone || d.o.IDs.Ours(in.MessageID) {
 			return nil
 		}
 		return d.refuse(tx, in, store.CodeTooLarge, reason, now)
 	})
-	if err != nil {
-		return Result{}, fmt.Errorf("record oversize mail: %w", d.classifyErr(ctx, err))
-	}
-	return res, nil
 }
 
 // refuse queues a refusal to the sender of in, which opened no case,
