@@ -69,38 +69,3 @@ func (db *DB) Surveys(ctx context.Context, caseID int64) ([]Survey, error) {
 	}
 	return out, rows.Err()
 }
-
-// Due cases: the queries behind the desk's periodic checks.
-
-// OverdueCases lists open or pending cases without a first response whose
-// target passed before now and that were not escalated yet.
-func (db *DB) OverdueCases(ctx context.Context, now time.Time) ([]int64, error) {
-	return db.caseIDs(ctx, qOverdueCases, now.UnixMilli())
-}
-
-// qOverdueCases uses the partial index cases_unanswered.
-const qOverdueCases = `SELECT id FROM cases WHERE first_response_at IS NULL AND escalated_at IS NULL
-	AND first_response_due <= ? AND status != 'closed' ORDER BY id`
-
-// StalePendingCases lists cases pending since before cutoff.
-func (db *DB) StalePendingCases(ctx context.Context, cutoff time.Time) ([]int64, error) {
-	return db.caseIDs(ctx, `SELECT id FROM cases WHERE status = 'pending' AND pending_at IS NOT NULL
-		AND pending_at <= ? ORDER BY id`, cutoff.UnixMilli())
-}
-
-func (db *DB) caseIDs(ctx context.Context, query string, args ...any) ([]int64, error) {
-	rows, err := db.sql.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list cases: %w", err)
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
-}
