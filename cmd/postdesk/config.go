@@ -15,6 +15,8 @@ import (
 	_ "time/tzdata" // time zones in [desk] and [[customer]] load on hosts without /usr/share/zoneinfo
 
 	"github.com/pelletier/go-toml/v2"
+
+	"github.com/postdesk/postdesk/desk"
 )
 
 // exampleConfig is the documented example configuration printed by
@@ -198,22 +200,15 @@ func DefaultConfig() *Config {
 			AutorepliesPerHour:       10,
 			NewCasesPerSenderPerHour: 20,
 		},
-		SMTP: SMTPConfig{TLS: "starttls"},
-		HTTP: HTTPConfig{Listen: "127.0.0.1:8025"},
-		Plans: map[string]PlanConfig{
-			"basic":     {MaxSeverity: "normal", Technical: false, Contacts: 0, Hours: "business"},
-			"developer": {MaxSeverity: "normal", Technical: true, Contacts: 0, Hours: "business"},
-			"business":  {MaxSeverity: "urgent", Technical: true, Contacts: 5, Hours: "24x7"},
-			"enterprise-on-ramp": {MaxSeverity: "critical", Technical: true, Contacts: 5, Hours: "24x7",
-				CriticalTarget: Duration{30 * time.Minute}},
-			"enterprise": {MaxSeverity: "critical", Technical: true, Contacts: 5, Hours: "24x7"},
-		},
+		SMTP:  SMTPConfig{TLS: "starttls"},
+		HTTP:  HTTPConfig{Listen: "127.0.0.1:8025"},
+		Plans: defaultPlans(),
 		SLA: SLAConfig{
-			Low:      Duration{24 * time.Hour},
-			Normal:   Duration{12 * time.Hour},
-			High:     Duration{4 * time.Hour},
-			Urgent:   Duration{time.Hour},
-			Critical: Duration{15 * time.Minute},
+			Low:      Duration{desk.DefaultTargets["low"]},
+			Normal:   Duration{desk.DefaultTargets["normal"]},
+			High:     Duration{desk.DefaultTargets["high"]},
+			Urgent:   Duration{desk.DefaultTargets["urgent"]},
+			Critical: Duration{desk.DefaultTargets["critical"]},
 		},
 		BusinessHours: BusinessHoursConfig{
 			Start: "08:00",
@@ -221,6 +216,20 @@ func DefaultConfig() *Config {
 			Days:  []string{"mon", "tue", "wed", "thu", "fri"},
 		},
 	}
+}
+
+// defaultPlans are the desk's default plans (DESIGN §4) as configuration.
+func defaultPlans() map[string]PlanConfig {
+	plans := make(map[string]PlanConfig, len(desk.DefaultPlans))
+	for name, p := range desk.DefaultPlans {
+		hours := "24x7"
+		if p.BusinessHours {
+			hours = "business"
+		}
+		plans[name] = PlanConfig{MaxSeverity: p.MaxSeverity, Technical: p.Technical, Contacts: p.Contacts,
+			Hours: hours, CriticalTarget: Duration{p.CriticalTarget}}
+	}
+	return plans
 }
 
 // ConfigError is one problem with a configuration: a syntax error, an
