@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // the SQLite driver, registered as "sqlite3"
@@ -20,6 +21,11 @@ var ErrNewerSchema = errors.New("database schema is newer than this binary")
 
 // ErrNotFound is returned when a case, message or outbox row does not exist.
 var ErrNotFound = errors.New("not found")
+
+// stmtCacheSize is how many prepared statements each connection keeps for
+// reuse, so that a query run again skips SQLite's parser: more than the
+// distinct queries of intake and the outbox (about 40), so none is evicted.
+const stmtCacheSize = 64
 
 // DB is an open postdesk database.
 type DB struct {
@@ -36,6 +42,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_busy_timeout", "10000")
 	q.Set("_txlock", "immediate")
+	q.Set("_stmt_cache_size", strconv.Itoa(stmtCacheSize))
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 	sqldb, err := sql.Open("sqlite3", dsn)
 	if err != nil {
