@@ -52,6 +52,11 @@ type Attachment struct {
 	ContentID   string // without angle brackets, for inline parts
 	Inline      bool   // an inline image referenced by the HTML body
 	Data        []byte
+	// Size is the decoded size of the file; 0 means len(Data). When it is
+	// larger than len(Data), the data was not kept (mailin drops the data
+	// of a file over its keep limit), and the desk rejects the file as too
+	// large: a file whose data was dropped is never kept.
+	Size int64
 }
 
 // Bounce is what a delivery status notification (RFC 3464) says about a

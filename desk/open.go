@@ -205,15 +205,22 @@ func (d *Desk) inboundMessage(caseID, rawID int64, kind string, in *Inbound, now
 
 // limitAttachments keeps at most AttachmentsPerMessage files of at most
 // AttachmentBytes each, in order. Inline images referenced by the HTML count
-// against the size limit but not the file count.
+// against the size limit but not the file count. The size of a file is its
+// Size (the decoded size, which mailin sets even when it did not keep the
+// data), else len(Data); a file whose data was dropped is rejected as too
+// large even if a misconfigured intake dropped it below AttachmentBytes.
 func (d *Desk) limitAttachments(files []Attachment) (kept []store.Attachment, rejected []store.Rejected) {
 	count := 0
 	for _, f := range files {
-		size := int64(len(f.Data))
+		size := max(f.Size, int64(len(f.Data)))
 		switch {
-		case size > d.o.AttachmentBytes:
+		case size > d.o.AttachmentBytes || size > int64(len(f.Data)):
+			reason := "larger than " + humanBytes(d.o.AttachmentBytes)
+			if size <= d.o.AttachmentBytes {
+				reason = "too large to keep"
+			}
 			rejected = append(rejected, store.Rejected{Filename: f.Filename, Size: size,
-				Reason: "larger than " + humanBytes(d.o.AttachmentBytes), Code: store.CodeFileTooLarge, Limit: d.o.AttachmentBytes})
+				Reason: reason, Code: store.CodeFileTooLarge, Limit: d.o.AttachmentBytes})
 			continue
 		case !f.Inline && count >= d.o.AttachmentsPerMessage:
 			rejected = append(rejected, store.Rejected{Filename: f.Filename, Size: size, Code: store.CodeTooManyFiles,
