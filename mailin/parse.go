@@ -68,7 +68,16 @@ var htmlPolicy = func() *bluemonday.Policy {
 // skipped. When enmime cannot read the MIME structure at all, the header is
 // read on its own and the rest is kept as plain text, with a defect saying
 // so. Parse never panics: a panic is turned into an error.
-func Parse(raw []byte) (m *Message, err error) {
+//
+// Big base64 attachments are decoded outside enmime (see elide.go); the
+// result is the same.
+func Parse(raw []byte) (*Message, error) {
+	m, _, err := parse(raw, parseOptions{})
+	return m, err
+}
+
+// parse is Parse with options; st says what elision did.
+func parse(raw []byte, o parseOptions) (m *Message, st elideStats, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			m, err = nil, fmt.Errorf("parse message: %w: %v", errPanic, r)
@@ -76,17 +85,17 @@ func Parse(raw []byte) (m *Message, err error) {
 	}()
 	body, junk := skipPrefix(raw)
 	if len(bytes.TrimSpace(body)) == 0 {
-		return nil, fmt.Errorf("parse message: %w", ErrNoMessage)
+		return nil, st, fmt.Errorf("parse message: %w", ErrNoMessage)
 	}
 	var defects []string
 	if junk > 0 {
 		defects = append(defects, fmt.Sprintf("skipped %d leading lines that are not header fields", junk))
 	}
-	env, readErr := readEnvelope(body)
+	env, dropped, st, readErr := readElided(body, o)
 	if readErr != nil {
 		env, err = headerOnlyEnvelope(body)
 		if err != nil {
-			return nil, fmt.Errorf("parse message: %v; %w", readErr, err)
+			return nil, st, fmt.Errorf("parse message: %v; %w", readErr, err)
 		}
 		defects = append(defects, strings.ToValidUTF8("MIME structure unreadable, body kept as text: "+readErr.Error(), "\uFFFD"))
 	}
@@ -101,9 +110,9 @@ func Parse(raw []byte) (m *Message, err error) {
 	if env.HTML != "" {
 		m.HTML = strings.ToValidUTF8(htmlPolicy.Sanitize(env.HTML), "\uFFFD")
 	}
-	m.Attachments = attachments(env, cs)
+	m.Attachments = attachments(env, cs, fileSizes{dropped: dropped, keep: o.keep})
 	m.Machine, m.Bounce = classify(env, m.From, m.Subject, m.ReturnPath)
-	return m, nil
+	return m, st, nil
 }
 
 // untypedText returns the text of the leaf parts that have no Content-Type
@@ -250,9 +259,9 @@ func fillHeader(in *desk.Inbound, h textproto.MIMEHeader, cs string, defects *[]
 	to, toOK := parseAddressList(headerValue(h, "To"), cs)
 	cc, ccOK := parseAddressList(headerValue(h, "Cc"), cs)
 	replyTo, rtOK := parseAddressList(headerValue(h, "Reply-To"), cs)
-	for name, ok := range map[string]bool{"From": fromOK, "To": toOK, "Cc": ccOK, "Reply-To": rtOK} {
+	for i, ok := range []bool{fromOK, toOK, ccOK, rtOK} { // in a fixed order, so that defects compare
 		if !ok {
-			*defects = append(*defects, name+" header unparsable, addresses extracted tolerantly")
+			*defects = append(*defects, []string{"From", "To", "Cc", "Reply-To"}[i]+" header unparsable, addresses extracted tolerantly")
 		}
 	}
 	in.To, in.Cc, in.ReplyTo = addrSpecs(to), addrSpecs(cc), addrSpecs(replyTo)
@@ -424,7 +433,7 @@ func parseMsgIDs(s string) []string { return threading.ParseMessageIDs(s) }
 // Content-Type), and HTML parts after the HTML body (Apple Mail splits
 // HTML around inline images). Body text parts and the machinery of
 // reports (delivery-status, disposition and feedback fields) are not files.
-func attachments(env *enmime.Envelope, cs string) []desk.Attachment {
+func attachments(env *enmime.Envelope, cs string, fs fileSizes) []desk.Attachment {
 	seen := map[*enmime.Part]bool{}
 	var out []desk.Attachment
 	add := func(p *enmime.Part) {
@@ -432,7 +441,7 @@ func attachments(env *enmime.Envelope, cs string) []desk.Attachment {
 			return
 		}
 		seen[p] = true
-		out = append(out, attachment(p, env.HTML, cs))
+		out = append(out, fs.attachment(p, env.HTML, cs))
 	}
 	for _, p := range env.Attachments {
 		add(p)
@@ -448,7 +457,7 @@ func attachments(env *enmime.Envelope, cs string) []desk.Attachment {
 		for _, p := range env.Root.DepthMatchAll(isHTMLBody) {
 			if p != body && p.FirstChild == nil && !seen[p] {
 				seen[p] = true
-				out = append(out, attachment(p, env.HTML, cs))
+				out = append(out, fs.attachment(p, env.HTML, cs))
 			}
 		}
 	}
@@ -496,8 +505,9 @@ func isMessagePart(ct string) bool {
 // Content-ID when that looks like a file name (Outlook's
 // "image001.jpg@01CDB132.D8A510F0" gives "image001.jpg"), else after its
 // type (SafeFilename). Raw 8-bit bytes in a
-// file name are decoded like those of header fields.
-func attachment(p *enmime.Part, html, cs string) desk.Attachment {
+// file name are decoded like those of header fields. A file over the keep
+// limit of fs has its Size and no Data.
+func (fs fileSizes) attachment(p *enmime.Part, html, cs string) desk.Attachment {
 	declared := strings.ToLower(strings.TrimSpace(p.ContentType))
 	cid := contentID(headerValue(p.Header, "Content-Id"))
 	name := decodeWords(decode8bit(p.FileName, cs))
@@ -511,11 +521,10 @@ func attachment(p *enmime.Part, html, cs string) desk.Attachment {
 	}
 	a := desk.Attachment{
 		Filename:    SafeFilename(name, declared),
-		ContentType: declared,
+		ContentType: contentType(declared, p.Content),
 		ContentID:   cid,
-		Data:        p.Content,
 	}
-	a.ContentType = contentType(declared, p.Content)
+	a.Data, a.Size = fs.data(p)
 	a.Inline = cid != "" && !strings.EqualFold(p.Disposition, "attachment") && cidReferenced(html, cid)
 	return a
 }
