@@ -211,7 +211,7 @@ var benchJPSentences = []string{
 
 // benchIntake is the Intake of BenchmarkPrepare, configured like the
 // daemon's defaults.
-func benchIntake() *Intake { return &Intake{MaxBytes: 25 << 20} }
+func benchIntake() *Intake { return &Intake{MaxBytes: 25 << 20, AttachmentBytes: 5 << 20} }
 
 // BenchmarkParse is Parse over the realistic mix (sub-benchmark "mix",
 // one mail per iteration, reporting mails/s) and over each class alone.

@@ -37,6 +37,12 @@ type Intake struct {
 	// mean the defaults, and DecodedBytes 4 × MaxBytes. A message over
 	// them is quarantined, not parsed.
 	Limits Limits
+	// AttachmentBytes is the largest file whose data a parsed message
+	// holds; 0 = no limit. A larger file keeps only its decoded size
+	// (desk.Attachment.Size, with nil Data), which is all the desk needs to
+	// reject it, so set it to the desk's Options.AttachmentBytes. A big
+	// base64 file over it is counted while it is decoded, never held whole.
+	AttachmentBytes int64
 	// DryRun decides without recording anything.
 	DryRun bool
 }
@@ -85,7 +91,7 @@ func (it *Intake) Prepare(raw []byte, src Source) (p *Prepared) {
 		p.quarantine = err.Error()
 		return p
 	}
-	m, err := Parse(raw)
+	m, _, err := parse(raw, parseOptions{keep: it.AttachmentBytes})
 	if err != nil {
 		p.quarantine = "unreadable: " + err.Error()
 		return p
