@@ -222,6 +222,11 @@ func BenchmarkParse(b *testing.B) {
 	})
 }
 
+// BenchmarkPrescan is the pre-scan alone over the same mail.
+func BenchmarkPrescan(b *testing.B) {
+	benchEach(b, func(raw []byte) error { return Prescan(raw, Limits{}) })
+}
+
 // BenchmarkPrepare is Intake.Prepare (size gate, pre-scan, Parse) over the
 // same mail, and over the 25 MiB mail with a 19 MB attachment.
 func BenchmarkPrepare(b *testing.B) {

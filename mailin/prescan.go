@@ -31,10 +31,16 @@ type Limits struct {
 	// counted: 1 MiB. RFC 5322 §2.1.1 says 998, but real mail breaks it
 	// (HTML on one line, base64 without line breaks).
 	LineBytes int
-	// DecodedBytes is the size of all leaf bodies together once their
+	// DecodedBytes bounds the size of all leaf bodies together once their
 	// Content-Transfer-Encoding is undone: 100 MiB (Intake uses 4 × its
-	// MaxBytes). Base64 and quoted-printable only shrink a body, so this
-	// bites only when set below the size of the message.
+	// MaxBytes). The pre-scan does not decode leaves: it counts their
+	// encoded size, an upper bound of the decoded one (base64 decodes to
+	// 3/4 of its size, quoted-printable to at most its size, the other
+	// encodings leave a body as it is). So a message is refused when its
+	// leaves are over the limit as sent, even if they would decode below
+	// it; and since the leaves of a message are no bigger than the message,
+	// this bites only when set below its size. Attached messages that are
+	// encoded are decoded, to be scanned; their leaves count the same way.
 	DecodedBytes int64
 	// DepthBytes bounds the deepest nesting times the size of the message,
 	// in bytes: 128 MiB. enmime's work grows with both (about 10 ms per MiB
@@ -99,7 +105,7 @@ func (e *LimitError) Error() string {
 		"Parts":        "%d parts",
 		"HeaderBytes":  "a header section of %d+ bytes",
 		"LineBytes":    "a line of %d bytes",
-		"DecodedBytes": "decoded bodies of %d+ bytes",
+		"DecodedBytes": "leaf bodies of %d+ bytes (encoded, an upper bound of decoded)",
 		"DepthBytes":   "nesting depth × size %d bytes",
 	}[e.Limit]
 	if what == "" {
@@ -118,7 +124,8 @@ func (e *LimitError) Unwrap() error { return ErrTooComplex }
 //
 // The scan streams over raw once, keeping a few KiB per nesting level and
 // never a copy of a part: go-message (textproto.MultipartReader) splits
-// multiparts, go-message decodes transfer encodings, and header sections
+// multiparts, go-message decodes the transfer encoding of attached
+// messages (leaves are counted, not decoded), and header sections
 // are read the way enmime reads them (enmime.ReadHeader, enmime's media
 // type parser, its rules for which parts are multiparts), so that the
 // structure checked is the structure enmime will build. Where the two
@@ -161,7 +168,7 @@ type prescan struct {
 	err     error  // the first limit exceeded; once set, every reader fails with it
 	parts   int    // body parts seen
 	deepest int    // the deepest nesting seen
-	decoded int64  // decoded bytes seen
+	decoded int64  // leaf body bytes seen, encoded: an upper bound of the decoded size
 	buf     []byte // for reading leaf bodies
 }
 
@@ -199,7 +206,7 @@ func (s *prescan) entity(r io.Reader, depth int, root bool) {
 	boundary := params["boundary"]
 	switch {
 	case err != nil || ctype == "":
-		s.leaf(br, cte) // enmime skips such a part, or reads it as one body
+		s.leaf(br) // enmime skips such a part, or reads it as one body
 	case isContainer(mtype, boundary, root):
 		if s.enter(depth + 1) {
 			s.multipart(br, boundary, depth+1)
@@ -209,7 +216,7 @@ func (s *prescan) entity(r io.Reader, depth int, root bool) {
 			s.attached(br, cte, depth+1)
 		}
 	default:
-		s.leaf(br, cte)
+		s.leaf(br)
 	}
 }
 
@@ -264,12 +271,13 @@ func (s *prescan) attached(body io.Reader, cte string, depth int) {
 	s.entity(r, depth, true)
 }
 
-// leaf reads a body, counting its decoded size. A decoding error ends the
-// part: enmime keeps what it could decode.
-func (s *prescan) leaf(body io.Reader, cte string) {
-	r := decoded(body, cte)
+// leaf reads a body through the gate (which finds where it ends) without
+// decoding it, counting its encoded size: an upper bound of the decoded
+// size, since a Content-Transfer-Encoding only shrinks data (see
+// Limits.DecodedBytes).
+func (s *prescan) leaf(body io.Reader) {
 	for s.err == nil {
-		n, err := r.Read(s.buf)
+		n, err := body.Read(s.buf)
 		s.decoded += int64(n)
 		if s.decoded > s.l.DecodedBytes {
 			s.fail("DecodedBytes", s.decoded, s.l.DecodedBytes)

@@ -105,6 +105,9 @@ func TestPrescanLimits(t *testing.T) {
 	b64 := func(n int) string {
 		return base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0xA5}, n))
 	}
+	b64Body := func(lines int) string { // lines of 58 characters and CR LF: 60 bytes
+		return strings.Repeat(strings.Repeat("QUJD", 14)+"QU\r\n", lines)
+	}
 	wrap76 := func(s string) string {
 		var b strings.Builder
 		for len(s) > 76 {
@@ -163,9 +166,22 @@ func TestPrescanLimits(t *testing.T) {
 			small, "LineBytes", 150,
 		},
 		{
-			"decoded bodies at the limit pass",
-			[]byte(mailHead + "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n" + wrap76(b64(1500))),
+			"leaf bodies at the limit pass",
+			[]byte(mailHead + "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n" + b64Body(25)),
 			small, "", 0,
+		},
+		{
+			// 1,560 bytes sent, 1,132 decoded: the encoded size is what counts.
+			"leaf bodies count their encoded size, an upper bound",
+			[]byte(mailHead + "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n" + b64Body(26)),
+			small, "DecodedBytes", -1,
+		},
+		{
+			// 1,564 bytes sent, 510 decoded.
+			"quoted-printable counts its encoded size",
+			[]byte(mailHead + "Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" +
+				strings.Repeat(strings.Repeat("=41", 30)+"\r\n", 17)),
+			small, "DecodedBytes", -1,
 		},
 		{
 			"decoded bodies over the limit are refused",
