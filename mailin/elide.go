@@ -139,7 +139,8 @@ func (e errDisagree) Error() string { return "elision: " + string(e) }
 // or when the random token shows up anywhere else: then enmime may have
 // read the raw bytes differently.
 func restore(env *enmime.Envelope, found []elidedBody, token [16]byte) (map[*enmime.Part]int64, error) {
-	key := append(markerPrefix[:], token[:]...)
+	key := make([]byte, 0, markerLen-4)
+	key = append(append(key, markerPrefix[:]...), token[:]...)
 	if strings.Contains(env.Text, string(token[:])) || strings.Contains(env.HTML, string(token[:])) {
 		return nil, errDisagree("marker in the text")
 	}
@@ -244,8 +245,13 @@ func parseType(v string) (string, map[string]string, []string, error) {
 
 // readPartHeader reads the header of the entity raw[start:end] with
 // enmime.ReadHeader and returns where its body starts. ok is false when
-// the header is unreadable or not closed by a blank line.
+// the header is unreadable or not closed by a blank line within
+// DefaultHeaderBytes (the pre-scan refuses longer ones; without a blank
+// line, enmime.ReadHeader would read the whole entity).
 func readPartHeader(raw []byte, start, end int) (textproto.MIMEHeader, int, bool) {
+	if !headerEnds(raw[start:min(end, start+DefaultHeaderBytes)]) {
+		return nil, 0, false
+	}
 	r := bytes.NewReader(raw[start:end])
 	br := bufio.NewReader(r)
 	h, err := enmime.ReadHeader(br, noDefects{})
@@ -254,6 +260,12 @@ func readPartHeader(raw []byte, start, end int) (textproto.MIMEHeader, int, bool
 		return nil, 0, false
 	}
 	return h, bodyStart, true
+}
+
+// headerEnds reports whether b holds the blank line that ends a header.
+func headerEnds(b []byte) bool {
+	return len(b) > 0 && (b[0] == '\n' || bytes.HasPrefix(b, []byte("\r\n")) ||
+		bytes.Contains(b, []byte("\n\n")) || bytes.Contains(b, []byte("\n\r\n")))
 }
 
 // multipart walks the parts of the multipart body raw[start:end].
