@@ -131,6 +131,7 @@ func elisionView(body []byte, found []elidedBody, token [16]byte) []byte {
 // errDisagree says enmime did not read the view as the splitter did.
 type errDisagree string
 
+// Error says what restore found.
 func (e errDisagree) Error() string { return "elision: " + string(e) }
 
 // restore puts the decoded bodies back into the parts whose Content is a

@@ -33,14 +33,12 @@ type Limits struct {
 	LineBytes int
 	// DecodedBytes bounds the size of all leaf bodies together once their
 	// Content-Transfer-Encoding is undone: 100 MiB (Intake uses 4 × its
-	// MaxBytes). The pre-scan does not decode leaves: it counts their
-	// encoded size, an upper bound of the decoded one (base64 decodes to
-	// 3/4 of its size, quoted-printable to at most its size, the other
-	// encodings leave a body as it is). So a message is refused when its
-	// leaves are over the limit as sent, even if they would decode below
-	// it; and since the leaves of a message are no bigger than the message,
-	// this bites only when set below its size. Attached messages that are
-	// encoded are decoded, to be scanned; their leaves count the same way.
+	// MaxBytes). Leaves are not decoded: their encoded size is counted, an
+	// upper bound (base64 decodes to 3/4, quoted-printable to at most its
+	// size, other encodings keep it), so leaves over the limit as sent are
+	// refused even if they would decode below it. Leaves are no bigger than
+	// the message, so this bites only when set below its size. Encoded
+	// attached messages are decoded, to be scanned.
 	DecodedBytes int64
 	// DepthBytes bounds the deepest nesting times the size of the message,
 	// in bytes: 128 MiB. enmime's work grows with both (about 10 ms per MiB
@@ -124,11 +122,10 @@ func (e *LimitError) Unwrap() error { return ErrTooComplex }
 //
 // The scan streams over raw once, keeping a few KiB per nesting level and
 // never a copy of a part: go-message (textproto.MultipartReader) splits
-// multiparts, go-message decodes the transfer encoding of attached
-// messages (leaves are counted, not decoded), and header sections
-// are read the way enmime reads them (enmime.ReadHeader, enmime's media
-// type parser, its rules for which parts are multiparts), so that the
-// structure checked is the structure enmime will build. Where the two
+// multiparts and decodes attached messages (leaves are counted, not
+// decoded), and header sections are read the way enmime reads them
+// (enmime.ReadHeader, enmime's media type parser, its rules for which
+// parts are multiparts), so that the structure checked is the structure enmime will build. Where the two
 // libraries disagree on boundary lines, the scan takes the wider reading;
 // see gate. Like Parse, it skips a byte order mark, an mbox "From " line
 // and junk lines before the header (their line lengths still count).
@@ -271,10 +268,8 @@ func (s *prescan) attached(body io.Reader, cte string, depth int) {
 	s.entity(r, depth, true)
 }
 
-// leaf reads a body through the gate (which finds where it ends) without
-// decoding it, counting its encoded size: an upper bound of the decoded
-// size, since a Content-Transfer-Encoding only shrinks data (see
-// Limits.DecodedBytes).
+// leaf reads a body through the gate, which finds where it ends, counting
+// its encoded size (see Limits.DecodedBytes).
 func (s *prescan) leaf(body io.Reader) {
 	for s.err == nil {
 		n, err := body.Read(s.buf)
