@@ -351,6 +351,24 @@ func decode8bit(s, cs string) string {
 	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
+// detectCharset is chardet's best guess for b. Among equal confidences the
+// alphabetically first charset wins, so the same bytes always decode the
+// same way: chardet's own DetectBest keeps whichever of its concurrent
+// recognizers answered first.
+func detectCharset(b []byte) (chardet.Result, bool) {
+	all, err := chardet.NewTextDetector().DetectAll(b)
+	if err != nil || len(all) == 0 {
+		return chardet.Result{}, false
+	}
+	best := all[0]
+	for _, r := range all[1:] {
+		if r.Confidence > best.Confidence || r.Confidence == best.Confidence && r.Charset < best.Charset {
+			best = r
+		}
+	}
+	return best, true
+}
+
 // guessCharsets lists the charsets to try, in order, for raw 8-bit bytes s
 // in a message whose text is declared as cs: a charset detected with high
 // confidence (raw GB2312 in a mail whose wrapper says ISO-8859-1), the
@@ -359,7 +377,7 @@ func decode8bit(s, cs string) string {
 // maps every byte to some character.
 func guessCharsets(s, cs string) []string {
 	var sure, fair string
-	if r, err := chardet.NewTextDetector().DetectBest([]byte(s)); err == nil && r != nil {
+	if r, ok := detectCharset([]byte(s)); ok {
 		switch {
 		case r.Confidence >= 90:
 			sure = r.Charset

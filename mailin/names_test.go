@@ -1,6 +1,7 @@
 package mailin
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"unicode"
@@ -127,5 +128,26 @@ func TestContentTypeIsSniffed(t *testing.T) {
 				t.Errorf("contentType(%q) = %q, want %q", tt.declared, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestRawHeaderBytesDecodeTheSameEveryTime parses a header with raw 8-bit
+// bytes many times: chardet runs its recognisers concurrently, and equal
+// confidences must not let the arrival order pick the charset.
+func TestRawHeaderBytesDecodeTheSameEveryTime(t *testing.T) {
+	raw := []byte("From: a@b.exa\x8dple\r\nSubject: r\xe9sum\xe9 \x8d\r\n\r\nbody\r\n")
+	first, err := Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 300 {
+		m, err := Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.From != first.From || m.Subject != first.Subject || !slices.Equal(m.Defects, first.Defects) {
+			t.Fatalf("parse gave From %q Subject %q Defects %q, first time %q %q %q",
+				m.From, m.Subject, m.Defects, first.From, first.Subject, first.Defects)
+		}
 	}
 }
