@@ -210,6 +210,7 @@ func BenchmarkIntake(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "mails/s")
+			b.ReportMetric(float64(db.Checkpoints().Runs)*1000/float64(b.N), "checkpoints/1000mails")
 		})
 	}
 }

@@ -246,7 +246,7 @@ func (db *DB) OutboxItem(ctx context.Context, id int64) (*OutboxItem, error) {
 // MarkSent records that the mail was accepted by the SMTP server, keeping
 // the bytes that were sent.
 func (db *DB) MarkSent(ctx context.Context, id int64, raw []byte, at time.Time) error {
-	_, err := db.sql.ExecContext(ctx, `UPDATE outbox SET status = 'sent', attempts = attempts + 1,
+	_, err := db.exec(ctx, `UPDATE outbox SET status = 'sent', attempts = attempts + 1,
 		sent_at = ?, raw = ?, last_error = '' WHERE id = ? AND status = 'queued'`, at.UnixMilli(), raw, id)
 	if err != nil {
 		return fmt.Errorf("mark outbox row %d sent: %w", id, err)
@@ -256,7 +256,7 @@ func (db *DB) MarkSent(ctx context.Context, id int64, raw []byte, at time.Time) 
 
 // MarkRetry records a temporary failure and when to try again.
 func (db *DB) MarkRetry(ctx context.Context, id int64, next time.Time, reason string) error {
-	_, err := db.sql.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?,
+	_, err := db.exec(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?,
 		last_error = ? WHERE id = ? AND status = 'queued'`, next.UnixMilli(), reason, id)
 	if err != nil {
 		return fmt.Errorf("mark outbox row %d for retry: %w", id, err)

@@ -21,7 +21,7 @@ func (tx *Tx) Bump(key string, window time.Time) (int, error) {
 
 // ForgetRates deletes counters of windows that started before cutoff.
 func (db *DB) ForgetRates(ctx context.Context, cutoff time.Time) error {
-	if _, err := db.sql.ExecContext(ctx, "DELETE FROM rate WHERE window_start < ?", cutoff.UnixMilli()); err != nil {
+	if _, err := db.exec(ctx, "DELETE FROM rate WHERE window_start < ?", cutoff.UnixMilli()); err != nil {
 		return fmt.Errorf("forget rate counters: %w", err)
 	}
 	return nil

@@ -11,9 +11,8 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
-
-	_ "github.com/mattn/go-sqlite3" // the SQLite driver, registered as "sqlite3"
 )
 
 // ErrNewerSchema means the database was written by a newer postdesk.
@@ -29,13 +28,23 @@ const stmtCacheSize = 64
 
 // DB is an open postdesk database.
 type DB struct {
-	sql *sql.DB
+	sql       *sql.DB
+	ckpt      *checkpointer
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Open opens (creating if needed) the SQLite database at path and brings its
 // schema up to date. WAL journaling and foreign keys are on, transactions
-// begin IMMEDIATE so writers queue instead of failing mid-transaction.
+// begin IMMEDIATE so writers queue instead of failing mid-transaction. A
+// goroutine checkpoints the write-ahead log in the background until Close.
 func Open(ctx context.Context, path string) (*DB, error) {
+	return open(ctx, path, walOptions{})
+}
+
+// open is Open with the checkpointer's options (tests).
+func open(ctx context.Context, path string, o walOptions) (*DB, error) {
+	o = o.withDefaults()
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
 	q.Set("_foreign_keys", "on")
@@ -44,20 +53,33 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	q.Set("_txlock", "immediate")
 	q.Set("_stmt_cache_size", strconv.Itoa(stmtCacheSize))
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
-	sqldb, err := sql.Open("sqlite3", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", path, err)
+	db := &DB{sql: sql.OpenDB(newConnector(dsn, o.restart))}
+	err := db.migrate(ctx)
+	if err == nil {
+		// The checkpointer's connection is opened on the migrated file: one
+		// opened before, on the new empty file, was seen to wait out its
+		// busy timeout at its first TRUNCATE checkpoint (in Close).
+		db.ckpt, err = startCheckpointer(ctx, db.sql, path, o)
 	}
-	db := &DB{sql: sqldb}
-	if err := db.migrate(ctx); err != nil {
-		sqldb.Close()
+	if err != nil {
+		db.sql.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	return db, nil
 }
 
-// Close closes the database.
-func (db *DB) Close() error { return db.sql.Close() }
+// Close stops the background checkpointer, checkpoints what the log still
+// holds and closes the database. Closing again does nothing.
+func (db *DB) Close() error {
+	db.closeOnce.Do(func() {
+		err := db.ckpt.close()
+		if err != nil {
+			err = fmt.Errorf("last checkpoint: %w", err)
+		}
+		db.closeErr = errors.Join(err, db.sql.Close())
+	})
+	return db.closeErr
+}
 
 // Ping checks that the database answers a query.
 func (db *DB) Ping(ctx context.Context) error {
@@ -103,7 +125,9 @@ type Tx struct {
 }
 
 // Tx runs fn in one IMMEDIATE transaction, committing when fn returns nil
-// and rolling back otherwise.
+// and rolling back otherwise. fn must not write through db itself (another
+// Tx, MarkSent…): SQLite lets one writer in at a time, and the checkpointer
+// may be waiting for this transaction to end before it lets the next begin.
 func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) error {
 	return db.tx(ctx, fn, true)
 }
@@ -115,6 +139,7 @@ func (db *DB) Rehearse(ctx context.Context, fn func(*Tx) error) error {
 }
 
 func (db *DB) tx(ctx context.Context, fn func(*Tx) error, commit bool) (err error) {
+	defer db.ckpt.writing()()
 	sqltx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
@@ -130,9 +155,22 @@ func (db *DB) tx(ctx context.Context, fn func(*Tx) error, commit bool) (err erro
 		}
 		if cerr := sqltx.Commit(); cerr != nil {
 			err = fmt.Errorf("commit: %w", cerr)
+			return
 		}
+		db.ckpt.committed()
 	}()
 	return fn(&Tx{tx: sqltx, ctx: ctx})
+}
+
+// exec runs one write outside a transaction (it commits by itself) and
+// tells the checkpointer.
+func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	defer db.ckpt.writing()()
+	res, err := db.sql.ExecContext(ctx, query, args...)
+	if err == nil {
+		db.ckpt.committed()
+	}
+	return res, err
 }
 
 // The helpers below convert between Go values and the column encodings.
