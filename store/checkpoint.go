@@ -69,7 +69,11 @@ type connector struct {
 }
 
 func newConnector(dsn string, keepWAL int64) *connector {
-	pragmas := fmt.Sprintf("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = %d", keepWAL)
+	// The page size only takes on a new, empty file, and only before it is
+	// switched to WAL: so this comes before journal_mode, rather than in
+	// the DSN, which go-sqlite3 applies before the hook.
+	pragmas := fmt.Sprintf("PRAGMA page_size = %d; PRAGMA journal_mode = WAL; "+
+		"PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = %d", pageSize, keepWAL)
 	return &connector{dsn: dsn, drv: &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
 		_, err := c.Exec(pragmas, nil)
 		return err

@@ -26,6 +26,14 @@ var ErrNotFound = errors.New("not found")
 // distinct queries of intake and the outbox (about 40), so none is evicted.
 const stmtCacheSize = 64
 
+// pageSize is the page size of new databases; an existing one keeps its
+// own. Larger pages write a large mail in fewer frames, but every small
+// mail touches some 45 pages of tables and indexes whatever their size:
+// over the realistic mix, 8 KiB and 16 KiB pages were no faster than 4 KiB
+// (attachment mails -14 % and -24 %, plain ones +19 % and +62 %), 2 KiB
+// was slower.
+const pageSize = 4096
+
 // DB is an open postdesk database.
 type DB struct {
 	sql       *sql.DB
@@ -46,7 +54,6 @@ func Open(ctx context.Context, path string) (*DB, error) {
 func open(ctx context.Context, path string, o walOptions) (*DB, error) {
 	o = o.withDefaults()
 	q := url.Values{}
-	q.Set("_journal_mode", "WAL")
 	q.Set("_foreign_keys", "on")
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_busy_timeout", "10000")

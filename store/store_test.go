@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -34,6 +35,10 @@ func TestMigrations(t *testing.T) {
 	if err := db.sql.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 1 {
 		t.Errorf("foreign keys %d, %v", fk, err)
 	}
+	var page int
+	if err := db.sql.QueryRowContext(ctx, "PRAGMA page_size").Scan(&page); err != nil || page != pageSize {
+		t.Errorf("page size %d, %v; want %d", page, err, pageSize)
+	}
 	t.Run("reopening keeps the data and the version", func(t *testing.T) {
 		db.Close()
 		again, err := Open(ctx, path)
@@ -59,6 +64,33 @@ func TestMigrations(t *testing.T) {
 			t.Errorf("Open = %v, want ErrNewerSchema", err)
 		}
 	})
+}
+
+func TestExistingPageSizeIsKept(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "t.db")
+	raw, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const other = 2 * pageSize
+	if _, err := raw.Exec(fmt.Sprintf("PRAGMA page_size = %d; CREATE TABLE before_postdesk (x)", other)); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var page int
+	var mode string
+	if err := db.sql.QueryRowContext(ctx, "PRAGMA page_size").Scan(&page); err != nil || page != other {
+		t.Errorf("page size %d, %v; want the file's %d", page, err, other)
+	}
+	if err := db.sql.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal mode %q, %v", mode, err)
+	}
 }
 
 func TestCaseRoundTrip(t *testing.T) {
