@@ -74,7 +74,8 @@ func Digest(b []byte) string {
 }
 
 // InsertRaw keeps r verbatim unless the same bytes were stored before; it
-// reports the row id and whether it already existed.
+// reports the row id and whether it already existed. r.SHA256 is computed
+// when empty; a caller that has the digest already may set it.
 func (tx *Tx) InsertRaw(r *Raw) (id int64, existed bool, err error) {
 	if r.SHA256 == "" {
 		r.SHA256 = Digest(r.Bytes)
@@ -88,12 +89,43 @@ func (tx *Tx) InsertRaw(r *Raw) (id int64, existed bool, err error) {
 		return 0, false, fmt.Errorf("look up raw message: %w", err)
 	}
 	res, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO raw_messages (sha256, size, bytes, received_at, mailbox, uid)
-		VALUES (?, ?, ?, ?, ?, ?)`, r.SHA256, len(r.Bytes), r.Bytes, r.ReceivedAt.UnixMilli(), r.Mailbox, r.UID)
+		VALUES (?, ?, ?, ?, ?, ?)`, r.SHA256, len(r.Bytes), inline(r.Bytes), r.ReceivedAt.UnixMilli(), r.Mailbox, r.UID)
 	if err != nil {
 		return 0, false, fmt.Errorf("insert raw message: %w", err)
 	}
-	r.ID, err = res.LastInsertId()
-	return r.ID, false, err
+	if r.ID, err = res.LastInsertId(); err != nil {
+		return 0, false, err
+	}
+	if err := tx.writeChunks(rawChunks, r.ID, r.Bytes); err != nil {
+		return 0, false, fmt.Errorf("insert raw message: %w", err)
+	}
+	return r.ID, false, nil
+}
+
+// Raw reads raw message id with all its bytes; ErrNotFound when there is
+// none.
+func (db *DB) Raw(ctx context.Context, id int64) (*Raw, error) { return readRaw(ctx, db.sql, id) }
+
+// Raw reads raw message id with all its bytes inside the transaction.
+func (tx *Tx) Raw(id int64) (*Raw, error) { return readRaw(tx.ctx, tx.tx, id) }
+
+func readRaw(ctx context.Context, q querier, id int64) (*Raw, error) {
+	r := &Raw{ID: id}
+	var size, received int64
+	var inlined []byte
+	err := q.QueryRowContext(ctx, "SELECT sha256, size, bytes, received_at, mailbox, uid FROM raw_messages WHERE id = ?", id).
+		Scan(&r.SHA256, &size, &inlined, &received, &r.Mailbox, &r.UID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("raw message %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read raw message %d: %w", id, err)
+	}
+	r.ReceivedAt = time.UnixMilli(received).UTC()
+	if r.Bytes, err = readChunks(ctx, q, rawChunks, id, size, inlined); err != nil {
+		return nil, fmt.Errorf("read raw message %d: %w", id, err)
+	}
+	return r, nil
 }
 
 // SetRawOutcome records what was decided for a raw message.
@@ -181,9 +213,7 @@ func (tx *Tx) insertAttachment(messageID int64, a *Attachment) error {
 		a.Size = int64(len(a.Data))
 	}
 	if a.Data != nil {
-		_, err := tx.tx.ExecContext(tx.ctx, "INSERT INTO attachments (sha256, size, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-			a.SHA256, len(a.Data), a.Data)
-		if err != nil {
+		if err := tx.storeAttachmentData(a); err != nil {
 			return fmt.Errorf("store attachment: %w", err)
 		}
 	}
@@ -196,14 +226,38 @@ func (tx *Tx) insertAttachment(messageID int64, a *Attachment) error {
 	return nil
 }
 
+// storeAttachmentData keeps a.Data under its digest, unless the same bytes
+// are kept already: then nothing is bound or written.
+func (tx *Tx) storeAttachmentData(a *Attachment) error {
+	var one int
+	err := tx.tx.QueryRowContext(tx.ctx, "SELECT 1 FROM attachments WHERE sha256 = ?", a.SHA256).Scan(&one)
+	if err == nil || !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	_, err = tx.tx.ExecContext(tx.ctx, "INSERT INTO attachments (sha256, size, data) VALUES (?, ?, ?)",
+		a.SHA256, len(a.Data), inline(a.Data))
+	if err != nil {
+		return err
+	}
+	return tx.writeChunks(attachmentChunks, a.SHA256, a.Data)
+}
+
 // AttachmentData returns the bytes of the attachment with this digest.
 func (db *DB) AttachmentData(ctx context.Context, sha string) ([]byte, error) {
-	var data []byte
-	err := db.sql.QueryRowContext(ctx, "SELECT data FROM attachments WHERE sha256 = ?", sha).Scan(&data)
+	var size int64
+	var inlined []byte
+	err := db.sql.QueryRowContext(ctx, "SELECT size, data FROM attachments WHERE sha256 = ?", sha).Scan(&size, &inlined)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("attachment %s: %w", sha, ErrNotFound)
 	}
-	return data, err
+	if err != nil {
+		return nil, fmt.Errorf("read attachment %s: %w", sha, err)
+	}
+	data, err := readChunks(ctx, db.sql, attachmentChunks, sha, size, inlined)
+	if err != nil {
+		return nil, fmt.Errorf("read attachment %s: %w", sha, err)
+	}
+	return data, nil
 }
 
 // Messages lists the messages of a case, oldest first, with their attachments.

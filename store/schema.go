@@ -167,4 +167,24 @@ CREATE INDEX cases_unanswered ON cases(first_response_due)
 	WHERE first_response_at IS NULL AND escalated_at IS NULL;
 CREATE INDEX rate_window ON rate(window_start);
 `,
+	// 5: raw messages and attachments over rawInlineBytes are kept in chunks
+	// of at most blobChunkBytes, their own rows: raw_messages.bytes and
+	// attachments.data are then empty. No statement binds (and SQLite
+	// copies) or builds a whole large mail, and recording a raw message's
+	// outcome no longer rewrites its bytes. Rows written before keep their
+	// bytes in place.
+	`
+CREATE TABLE raw_chunks (
+	raw_id INTEGER NOT NULL REFERENCES raw_messages(id),
+	seq    INTEGER NOT NULL,
+	bytes  BLOB    NOT NULL,
+	PRIMARY KEY (raw_id, seq)
+);
+CREATE TABLE attachment_chunks (
+	sha256 TEXT    NOT NULL REFERENCES attachments(sha256),
+	seq    INTEGER NOT NULL,
+	bytes  BLOB    NOT NULL,
+	PRIMARY KEY (sha256, seq)
+);
+`,
 }
