@@ -30,9 +30,9 @@ import (
 // beside it, a passive checkpoint never gets there and the log would grow
 // without end, so once the log is long the checkpointer holds new
 // transactions back for the short checkpoint of what was written during
-// its passive one (SQLite's RESTART mode would wait for the writer lock by
-// polling it, with sleeps, and can miss it for seconds when transactions
-// follow each other closely).
+// its passive ones. (SQLite's RESTART mode would wait for the writer lock
+// through the busy handler, which polls it with sleeps, while transactions
+// follow each other with hardly a gap.)
 
 // walCheckpointBytes is how much of the log may be missing from the
 // database file before the checkpointer copies it back: about SQLite's own
@@ -59,6 +59,12 @@ type walOptions struct {
 	manual       bool
 	observe      func(walEvent)
 	afterPassive func()
+}
+
+func (o walOptions) withDefaults() walOptions {
+	o.limit = cmp.Or(o.limit, walCheckpointBytes)
+	o.restart = cmp.Or(o.restart, walRestartBytes)
+	return o
 }
 
 // connector opens the pool's connections through go-sqlite3, turning off
@@ -88,16 +94,11 @@ func (c *connector) Driver() driver.Driver { return c.drv }
 
 var _ driver.Connector = (*connector)(nil)
 
-func (o walOptions) withDefaults() walOptions {
-	o.limit = cmp.Or(o.limit, walCheckpointBytes)
-	o.restart = cmp.Or(o.restart, walRestartBytes)
-	return o
-}
-
 // CheckpointStats tells what the background checkpointer did since Open.
 type CheckpointStats struct {
-	// Runs counts the checkpoints that completed; Restarts those of them
-	// that held writers back so that the log could start over.
+	// Runs counts the rounds that checkpointed (one or more passive
+	// checkpoints); Restarts those of them that then held writers back so
+	// that the log could start over.
 	Runs, Restarts int64
 	// Failures counts checkpoints that ended in an error or a panic;
 	// LastError is the latest of them.

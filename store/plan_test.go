@@ -18,6 +18,9 @@ func TestIntakeQueriesUseIndexes(t *testing.T) {
 		"thread of a case":      "SELECT message_id FROM messages WHERE case_id = ? ORDER BY id",
 		"outbox row by Message": "UPDATE outbox SET bounce = ? WHERE message_id = ?",
 		"due outbox rows":       "SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 10",
+		"attachment by digest":  "SELECT 1 FROM attachments WHERE sha256 = ?",
+		"chunks of a raw":       rawChunks.read,
+		"chunks of a file":      attachmentChunks.read,
 	} {
 		rows, err := db.sql.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+query, "a", "b")
 		if err != nil {
