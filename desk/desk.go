@@ -274,7 +274,7 @@ func (d *Desk) keep(ctx context.Context, raw *store.Raw, reason string, then fun
 // decide is the whole intake rule, run inside the transaction.
 func (d *Desk) decide(tx *store.Tx, in *Inbound) (Result, error) {
 	now := d.now()
-	raw := &store.Raw{Bytes: in.Raw, ReceivedAt: now, Mailbox: in.Mailbox, UID: in.UID}
+	raw := &store.Raw{Bytes: in.Raw, SHA256: in.RawSHA256, ReceivedAt: now, Mailbox: in.Mailbox, UID: in.UID}
 	rawID, existed, err := tx.InsertRaw(raw)
 	if err != nil {
 		return Result{}, err

@@ -8,6 +8,11 @@ import "time"
 type Inbound struct {
 	// Raw is the message exactly as received.
 	Raw []byte
+	// RawSHA256 is the hex SHA-256 of Raw (store.Digest) when the caller
+	// computed it, so the work is done where it runs in parallel (mailin
+	// hashes on its parsing goroutines, the desk records one mail at a
+	// time); "" means the store computes it.
+	RawSHA256 string
 	// Mailbox, UIDValidity and UID say where the message came from ("" and
 	// 0 for a file).
 	Mailbox     string
@@ -52,6 +57,9 @@ type Attachment struct {
 	ContentID   string // without angle brackets, for inline parts
 	Inline      bool   // an inline image referenced by the HTML body
 	Data        []byte
+	// SHA256 is the hex SHA-256 of Data when the caller computed it (as
+	// Inbound.RawSHA256); "" means the store computes it.
+	SHA256 string
 	// Size is the decoded size of the file; 0 means len(Data). When it is
 	// larger than len(Data), the data was not kept (mailin drops the data
 	// of a file over its keep limit), and the desk rejects the file as too

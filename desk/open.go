@@ -231,7 +231,7 @@ func (d *Desk) limitAttachments(files []Attachment) (kept []store.Attachment, re
 			count++
 		}
 		kept = append(kept, store.Attachment{Filename: f.Filename, ContentType: f.ContentType,
-			Size: size, Inline: f.Inline, ContentID: f.ContentID, Data: f.Data})
+			Size: size, Inline: f.Inline, ContentID: f.ContentID, Data: f.Data, SHA256: f.SHA256})
 	}
 	return kept, rejected
 }
