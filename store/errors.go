@@ -20,5 +20,5 @@ func Temporary(err error) bool {
 			return true
 		}
 	}
-	return errors.Is(err, sql.ErrConnDone) || errors.Is(err, context.DeadlineExceeded)
+	return errors.Is(err, sql.ErrConnDone) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrBusy)
 }

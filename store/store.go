@@ -34,10 +34,19 @@ const stmtCacheSize = 64
 // was slower.
 const pageSize = 4096
 
+// busyTimeout is how long a write waits for the one before it: for
+// another process (SQLite's busy timeout) or another goroutine (DB.write).
+const busyTimeout = 10 * time.Second
+
+// ErrBusy means a write waited busyTimeout for another write of this
+// process to end. Temporary reports it as temporary.
+var ErrBusy = errors.New("database busy: another write did not end in time")
+
 // DB is an open postdesk database.
 type DB struct {
 	sql       *sql.DB
 	ckpt      *checkpointer
+	writer    chan struct{} // the process's one write slot; see write
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -56,11 +65,11 @@ func open(ctx context.Context, path string, o walOptions) (*DB, error) {
 	q := url.Values{}
 	q.Set("_foreign_keys", "on")
 	q.Set("_synchronous", "NORMAL")
-	q.Set("_busy_timeout", "10000")
+	q.Set("_busy_timeout", strconv.Itoa(int(busyTimeout/time.Millisecond)))
 	q.Set("_txlock", "immediate")
 	q.Set("_stmt_cache_size", strconv.Itoa(stmtCacheSize))
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
-	db := &DB{sql: sql.OpenDB(newConnector(dsn, o.restart))}
+	db := &DB{sql: sql.OpenDB(newConnector(dsn, o.restart)), writer: make(chan struct{}, 1)}
 	err := db.migrate(ctx)
 	if err == nil {
 		// The checkpointer's connection is opened on the migrated file: one
@@ -146,7 +155,11 @@ func (db *DB) Rehearse(ctx context.Context, fn func(*Tx) error) error {
 }
 
 func (db *DB) tx(ctx context.Context, fn func(*Tx) error, commit bool) (err error) {
-	defer db.ckpt.writing()()
+	release, err := db.write(ctx)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	defer release()
 	sqltx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
@@ -169,10 +182,42 @@ func (db *DB) tx(ctx context.Context, fn func(*Tx) error, commit bool) (err erro
 	return fn(&Tx{tx: sqltx, ctx: ctx})
 }
 
+// write takes the process's one write slot for a transaction or a single
+// write. SQLite lets one writer in at a time; a writer that finds the
+// database locked sleeps in SQLite's busy handler (1 ms, then 2, 5, 10 ms
+// and more) even when the other write ends at once, and intake and the
+// outbox sender write all the time. Waiting here instead hands the
+// database over as soon as the write before ends. It also holds off the
+// checkpointer (checkpointer.writing). Writes of other processes (the CLI
+// while serve runs) still meet SQLite's busy timeout.
+func (db *DB) write(ctx context.Context) (release func(), err error) {
+	done := db.ckpt.writing()
+	select {
+	case db.writer <- struct{}{}:
+	default:
+		t := time.NewTimer(busyTimeout)
+		defer t.Stop()
+		select {
+		case db.writer <- struct{}{}:
+		case <-ctx.Done():
+			done()
+			return nil, ctx.Err()
+		case <-t.C:
+			done()
+			return nil, ErrBusy
+		}
+	}
+	return func() { <-db.writer; done() }, nil
+}
+
 // exec runs one write outside a transaction (it commits by itself) and
 // tells the checkpointer.
 func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	defer db.ckpt.writing()()
+	release, err := db.write(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	res, err := db.sql.ExecContext(ctx, query, args...)
 	if err == nil {
 		db.ckpt.committed()
