@@ -24,8 +24,9 @@ const (
 	// maxIdle is how long one IDLE may last before it is ended and the mailbox
 	// polled again: RFC 2177 §3 lets servers drop clients idle for 30 minutes.
 	maxIdle = 25 * time.Minute
-	// fetchBatch is how many UIDs one UID FETCH RFC822.SIZE asks for.
-	fetchBatch = 50
+	// fetchBatch is how many UIDs one UID FETCH RFC822.SIZE asks for: each
+	// group of a batch starts with the desk waiting for its first body.
+	fetchBatch = 200
 	// retryMin and retryMax bound the reconnect backoff of Run.
 	retryMin = time.Second
 	retryMax = 5 * time.Minute
@@ -149,10 +150,11 @@ type Poller struct {
 
 	// For tests: the first reconnect delay; a hook Run calls when it starts
 	// to wait (IDLE running), with how many mails the poll before handled;
-	// polling instead of IDLE.
+	// polling instead of IDLE; the goroutines of the group in hand.
 	retryMin time.Duration
 	onWait   func(handled int)
 	noIdle   bool
+	inFlight atomic.Int32
 }
 
 // conn is one logged-in connection and the capabilities it advertised.

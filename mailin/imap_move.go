@@ -1,18 +1,16 @@
 package mailin
 
-// What happens to the messages of the selected folder: sizes, download,
-// the intake, and the move out of the folder.
+// What happens to the messages of the selected folder: sizes and groups,
+// the desk's answer for each message, and the move out of the folder. The
+// download and parsing of a group are in imap_pipeline.go.
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"runtime"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -104,171 +102,67 @@ func groupBySize(msgs []sized, limit int64) [][]sized {
 	return groups
 }
 
-// group downloads a group's messages, parses them on every core, records
-// each in UID order, and then moves the handled ones with one command per
-// folder. The FETCH must be over before other commands can be sent; a crash
-// between a commit and the move only makes the mail a duplicate next time.
-func (p *Poller) group(ctx context.Context, c *conn, group []sized) (int, error) {
-	limit := p.in.Limit()
-	if len(group) == 1 && group[0].size > limit {
-		return p.oversize(ctx, c, group[0].uid, group[0].size)
-	}
-	uids := make([]imap.UID, len(group))
-	for i, m := range group {
-		uids[i] = m.uid
-	}
-	bodies, err := fetchBodies(c.c, uids, limit)
-	if err != nil {
-		return 0, err
-	}
-	prepared := p.prepare(uids, bodies, limit)
-	// Once ctx ends no new message is started, but those recorded are
-	// moved (see Poller.poll for the bound on that).
-	work := context.WithoutCancel(ctx)
-	moves := map[string][]handled{}
-	handledN := 0
-	for _, uid := range uids {
-		if err = ctx.Err(); err != nil {
-			break
-		}
-		raw, ok := bodies[uid]
-		if !ok {
-			continue // expunged by someone else since the search
-		}
-		var n int
-		if int64(len(raw)) > limit { // the server understated RFC822.SIZE
-			n, err = p.oversize(work, c, uid, int64(len(raw)))
-		} else {
-			n, err = p.handle(work, c, uid, prepared[uid], moves)
-		}
-		handledN += n
-		if err != nil {
-			break
-		}
-	}
-	n, merr := p.moveHandled(c, moves)
-	return handledN + n, errors.Join(err, merr)
-}
-
-// prepare parses the downloaded messages of a group on every core.
-func (p *Poller) prepare(uids []imap.UID, bodies map[imap.UID][]byte, limit int64) map[imap.UID]*Prepared {
-	out := make(map[imap.UID]*Prepared, len(uids))
-	var mu sync.Mutex
-	jobs := make(chan imap.UID)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(uids)) {
-		wg.Go(func() {
-			for uid := range jobs {
-				prep := p.in.Prepare(bodies[uid], p.source(uid))
-				mu.Lock()
-				out[uid] = prep
-				mu.Unlock()
-			}
-		})
-	}
-	for _, uid := range uids {
-		if raw, ok := bodies[uid]; ok && int64(len(raw)) <= limit {
-			jobs <- uid
-		}
-	}
-	close(jobs)
-	wg.Wait()
-	return out
-}
-
 // source is where message uid of this mailbox comes from.
 func (p *Poller) source(uid imap.UID) Source {
 	return Source{Mailbox: p.o.Name, UIDValidity: p.uidValidity, UID: uint32(uid)}
 }
 
-// fetchBodies streams BODY.PEEK[] of uids, keeping at most limit+1 bytes of
-// each (DESIGN §8: never Collect()).
-func fetchBodies(c *imapclient.Client, uids []imap.UID, limit int64) (map[imap.UID][]byte, error) {
-	opts := &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}}
-	cmd := c.Fetch(imap.UIDSetNum(uids...), opts)
-	bodies := make(map[imap.UID][]byte, len(uids))
-	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
-		uid, raw, err := readBody(msg, limit)
-		if err != nil {
-			// Closing the command would read the broken literal again, racing
-			// imapclient's decoder for the connection's buffer: hang up instead.
-			c.Close()
-			return nil, err
-		}
-		if uid != 0 && raw != nil {
-			bodies[uid] = raw
-		}
-	}
-	if err := cmd.Close(); err != nil {
-		return nil, fmt.Errorf("uid fetch body.peek[]: %w", err)
-	}
-	return bodies, nil
-}
-
-// readBody reads one FETCH response. A literal cut short by a dropped
-// connection reads as a clean EOF, so its length is checked.
-func readBody(msg *imapclient.FetchMessageData, limit int64) (imap.UID, []byte, error) {
-	var uid imap.UID
-	var raw []byte
-	for item := msg.Next(); item != nil; item = msg.Next() {
-		switch item := item.(type) {
-		case imapclient.FetchItemDataUID:
-			uid = item.UID
-		case imapclient.FetchItemDataBodySection:
-			if item.Literal == nil {
-				raw = []byte{}
-				continue
-			}
-			// One buffer of the announced size (at most limit+1): io.ReadAll
-			// would double its way up and hold twice a big mail for a while.
-			want := min(item.Literal.Size(), limit+1)
-			b := make([]byte, want)
-			if n, err := io.ReadFull(item.Literal, b); err != nil {
-				return 0, nil, fmt.Errorf("read body of uid %d: got %d of %d bytes: %w", uid, n, want, err)
-			}
-			raw = b
-		}
-	}
-	return uid, raw, nil
-}
-
-// handled is a message recorded and waiting to be moved.
+// handled is a message to move out of the folder once the FETCH is over:
+// recorded by the desk, failed MaxAttempts times, or over the limit.
 type handled struct {
 	uid   imap.UID
 	res   desk.Result
 	start time.Time
 	log   *slog.Logger
+	// cause is set for a message going to Quarantine after attempt
+	// failures: the last one's error.
+	cause   error
+	attempt int
+	// size is set for a message over the limit whose RFC822.SIZE said
+	// otherwise: the bytes downloaded of it.
+	size int64
 }
 
 // handle records one prepared message and adds it to moves, under the
 // folder it goes to. A message the desk failed on stays for a later poll
-// (and after MaxAttempts goes to Quarantine at once).
-func (p *Poller) handle(ctx context.Context, c *conn, uid imap.UID, prep *Prepared, moves map[string][]handled) (int, error) {
-	start := time.Now()
+// (and after MaxAttempts goes to Quarantine). start is when its download
+// ended.
+func (p *Poller) handle(ctx context.Context, uid imap.UID, prep *Prepared, start time.Time, moves map[string][]handled) error {
 	log := p.log.With("uid", uint32(uid), "msgid", prep.MessageID(), "bytes", len(prep.raw))
 	res, err := p.record(ctx, prep, uid)
 	if err != nil {
 		if ctx.Err() != nil || errors.Is(err, desk.ErrUnavailable) {
 			// Not the message's fault: leave it, uncounted, for a later poll.
-			return 0, err
+			return err
 		}
-		n, ferr := p.failed(c, uid, err, log)
-		if n > 0 {
-			p.processed(desk.Quarantined, start)
-		}
-		return n, ferr
+		p.failed(uid, err, start, log, moves)
+		return nil
 	}
 	dest := p.o.Processed
 	if res.Outcome == desk.Quarantined {
 		dest = p.o.Quarantine
 	}
 	moves[dest] = append(moves[dest], handled{uid: uid, res: res, start: start, log: log})
-	return 0, nil
+	return nil
 }
 
-// moveHandled moves the recorded messages, one command per folder, and
+// tooLarge records a downloaded message that is over the limit although
+// the server said otherwise, from its header, and adds it to the moves to
+// Quarantine.
+func (p *Poller) tooLarge(ctx context.Context, r ready, moves map[string][]handled) error {
+	size := max(r.size, int64(len(r.raw)))
+	res, err := p.in.TooLarge(ctx, headerPart(r.raw, maxHeader), size, p.source(r.uid))
+	if err != nil {
+		return fmt.Errorf("record oversize uid %d: %w", r.uid, err)
+	}
+	h := handled{uid: r.uid, res: res, start: r.at, size: size, log: p.log.With("uid", uint32(r.uid))}
+	moves[p.o.Quarantine] = append(moves[p.o.Quarantine], h)
+	return nil
+}
+
+// moveHandled moves the handled messages, one command per folder, and
 // reports each.
-func (p *Poller) moveHandled(c *conn, moves map[string][]handled) (int, error) {
+func (p *Poller) moveHandled(ctx context.Context, c *conn, moves map[string][]handled) (int, error) {
 	n := 0
 	for _, dest := range []string{p.o.Processed, p.o.Quarantine} {
 		hs := moves[dest]
@@ -283,14 +177,33 @@ func (p *Poller) moveHandled(c *conn, moves map[string][]handled) (int, error) {
 			return n, err
 		}
 		for _, h := range hs {
-			delete(p.attempts, attemptKey{p.uidValidity, h.uid})
-			p.processed(h.res.Outcome, h.start)
-			h.log.Info("message handled", "outcome", h.res.Outcome, "case", h.res.Case, "reason", h.res.Reason,
-				"folder", dest, "duration", time.Since(h.start))
+			p.report(ctx, h, dest)
 		}
 		n += len(hs)
 	}
 	return n, nil
+}
+
+// report logs a message moved to dest and tells the Observer.
+func (p *Poller) report(ctx context.Context, h handled, dest string) {
+	delete(p.attempts, attemptKey{p.uidValidity, h.uid})
+	switch {
+	case h.cause != nil:
+		p.processed(desk.Quarantined, h.start)
+		h.log.Error("intake failed repeatedly; message moved to quarantine", "attempt", h.attempt, "err", h.cause,
+			"folder", dest)
+	case h.size > 0:
+		p.processed(desk.Quarantined, h.start)
+		h.log.Warn("message over the size limit moved to quarantine", "bytes", h.size, "limit", p.in.Limit(),
+			"folder", dest, "outcome", h.res.Outcome)
+		if p.o.OnOversize != nil {
+			p.o.OnOversize(ctx, uint32(h.uid), h.size)
+		}
+	default:
+		p.processed(h.res.Outcome, h.start)
+		h.log.Info("message handled", "outcome", h.res.Outcome, "case", h.res.Case, "reason", h.res.Reason,
+			"folder", dest, "duration", time.Since(h.start))
+	}
 }
 
 // record hands a prepared message to the desk, turning a panic into an
@@ -306,23 +219,18 @@ func (p *Poller) record(ctx context.Context, prep *Prepared, uid imap.UID) (res 
 	return p.in.Record(ctx, prep)
 }
 
-// failed counts a failed attempt at uid; at MaxAttempts the message goes to
-// Quarantine.
-func (p *Poller) failed(c *conn, uid imap.UID, cause error, log *slog.Logger) (int, error) {
+// failed counts a failed attempt at uid; at MaxAttempts the message is
+// added to the moves to Quarantine.
+func (p *Poller) failed(uid imap.UID, cause error, start time.Time, log *slog.Logger, moves map[string][]handled) {
 	key := attemptKey{p.uidValidity, uid}
 	p.attempts[key]++
 	n := p.attempts[key]
 	if n < p.o.MaxAttempts {
 		log.Warn("intake failed; message left for retry", "attempt", n, "err", cause)
-		return 0, nil
+		return
 	}
-	if err := p.move(c, []imap.UID{uid}, p.o.Quarantine); err != nil {
-		return 0, err
-	}
-	delete(p.attempts, key)
-	log.Error("intake failed repeatedly; message moved to quarantine", "attempt", n, "err", cause,
-		"folder", p.o.Quarantine)
-	return 1, nil
+	h := handled{uid: uid, start: start, log: log, cause: cause, attempt: n}
+	moves[p.o.Quarantine] = append(moves[p.o.Quarantine], h)
 }
 
 // oversize records a message over the size limit from its header alone
@@ -361,13 +269,13 @@ func fetchHeader(c *imapclient.Client, uid imap.UID, max int64) ([]byte, error) 
 	cmd := c.Fetch(imap.UIDSetNum(uid), opts)
 	var hdr []byte
 	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
-		_, raw, err := readBody(msg, max)
+		f, err := readBody(msg, max)
 		if err != nil {
-			c.Close() // see fetchBodies
+			c.Close() // see pipeline.fetch
 			return nil, err
 		}
-		if raw != nil {
-			hdr = raw
+		if f.raw != nil {
+			hdr = f.raw
 		}
 	}
 	if err := cmd.Close(); err != nil {
