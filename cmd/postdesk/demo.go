@@ -63,12 +63,14 @@ func (c *cli) demo(ctx context.Context, args []string) error {
 	d := &demoRun{cli: c, app: a, imap: imapSrv, sink: sink}
 	d.printer = &printingReceiver{Receiver: kicking{Desk: a.desk, kick: a.sender.Kick}, out: c.stdout,
 		results: make(chan desk.Result, 16)}
+	d.moves = demoMoves(make(chan struct{}, 16))
 	poller := mailin.NewPoller(mailin.MailboxOptions{
 		Name: "support", Addr: imapSrv.Addr(), TLS: "none", Username: "support@example.com",
 		Password: "demo-password", Processed: "Processed", Quarantine: "Quarantine",
 		// go-imap's in-memory server can miss a mail appended just as an
 		// IDLE starts and tell only at the next poll: poll every second.
 		PollInterval: time.Second,
+		Observer:     d.moves,
 	}, &mailin.Intake{Desk: d.printer, MaxBytes: cfg.Limits.MessageBytes})
 	// The daemon's own loops: IMAP IDLE intake and the outbox sender.
 	loops, stop := context.WithCancel(ctx)
@@ -92,7 +94,9 @@ type demoRun struct {
 	sink *smtpsink.Sink
 	// printer prints and reports each intake decision.
 	printer *printingReceiver
-	seen    int // mails of the sink already printed
+	// moves reports each mail moved out of the INBOX.
+	moves demoMoves
+	seen  int // mails of the sink already printed
 }
 
 func (d *demoRun) story(ctx context.Context) error {
@@ -171,8 +175,26 @@ func (d *demoRun) deliver(ctx context.Context, raws ...string) error {
 			return fmt.Errorf("demo: intake did not handle the mail: %w", wait.Err())
 		}
 	}
+	// The poller moves a group's mail once the whole group is recorded.
+	for range raws {
+		select {
+		case <-d.moves:
+		case <-wait.Done():
+			return fmt.Errorf("demo: intake did not move the mail out of the INBOX: %w", wait.Err())
+		}
+	}
 	return nil
 }
+
+// demoMoves tells the demo of each mail moved out of the INBOX.
+type demoMoves chan struct{}
+
+// Processed reports a mail moved; the demo handles a few mails and reads
+// each report, so the channel's buffer never fills.
+func (m demoMoves) Processed(string, desk.Outcome, time.Duration) { m <- struct{}{} }
+
+// Reconnected is of no interest to the demo.
+func (demoMoves) Reconnected(string) {}
 
 // readable shows a sent mail as a person reads it: the headers that matter
 // and the decoded text, indented.
