@@ -19,6 +19,10 @@ import (
 const (
 	// batch is how many due rows one claim takes.
 	batch = 100
+	// recordEvery is how many mails the server accepted are recorded as
+	// sent in one transaction. Until they are, a crash sends them again
+	// (after claimLease), as it would one mail sent but not yet recorded.
+	recordEvery = 32
 	// claimLease is how long a claimed row is left alone by other senders;
 	// longer than sending a batch takes.
 	claimLease = 10 * time.Minute
@@ -50,23 +54,28 @@ func (s *Sender) Flush(ctx context.Context) (Stats, error) {
 			return f.stats, nil
 		}
 		for _, it := range items {
-			if err := ctx.Err(); err != nil {
-				return f.stats, err
+			if err = ctx.Err(); err == nil {
+				err = f.deliver(ctx, it)
 			}
-			if err := f.deliver(ctx, it); err != nil {
-				return f.stats, err
+			if err != nil {
+				break
 			}
+		}
+		if rerr := f.record(ctx); err != nil || rerr != nil {
+			return f.stats, errors.Join(err, rerr)
 		}
 	}
 }
 
 // flushRun is the state of one Flush.
 type flushRun struct {
-	s     *Sender
-	now   time.Time
-	conn  *conn
-	down  error // why no mail can go out in this flush any more
-	stats Stats
+	s    *Sender
+	now  time.Time
+	conn *conn
+	// accepted are mails the server took that are not recorded yet.
+	accepted []acceptedMail
+	down     error // why no mail can go out in this flush any more
+	stats    Stats
 }
 
 // deliver builds, sends and records one row. Only a database failure or the
@@ -113,16 +122,46 @@ func (f *flushRun) deliver(ctx context.Context, it *store.OutboxItem) error {
 // answered, the answer is recorded even when shutdown has begun, so that a
 // mail is not sent twice.
 
+// acceptedMail is a mail the server accepted, waiting to be recorded.
+type acceptedMail struct {
+	it  *store.OutboxItem
+	raw []byte
+}
+
+// sent notes a mail the server accepted; every recordEvery mails, and at
+// the end of each claimed batch, they are recorded together.
 func (f *flushRun) sent(ctx context.Context, it *store.OutboxItem, raw []byte) error {
-	if err := f.s.db.MarkSent(context.WithoutCancel(ctx), it.ID, raw, f.now); err != nil {
-		f.s.log.Error("outbox mail sent but not recorded; it will be sent again", logAttrs(it, "sent", err)...)
+	f.accepted = append(f.accepted, acceptedMail{it, raw})
+	if len(f.accepted) < recordEvery {
+		return nil
+	}
+	return f.record(ctx)
+}
+
+// record marks the accepted mails sent in one transaction.
+func (f *flushRun) record(ctx context.Context) error {
+	if len(f.accepted) == 0 {
+		return nil
+	}
+	done := f.accepted
+	f.accepted = nil
+	sent := make([]store.SentMail, len(done))
+	for i, m := range done {
+		sent[i] = store.SentMail{ID: m.it.ID, Raw: m.raw}
+	}
+	if err := f.s.db.MarkAllSent(context.WithoutCancel(ctx), sent, f.now); err != nil {
+		for _, m := range done {
+			f.s.log.Error("outbox mail sent but not recorded; it will be sent again", logAttrs(m.it, "sent", err)...)
+		}
 		return err
 	}
-	f.stats.Sent++
-	if o := f.s.o.Observer; o != nil {
-		o.Sent(it.Kind)
+	for _, m := range done {
+		f.stats.Sent++
+		if o := f.s.o.Observer; o != nil {
+			o.Sent(m.it.Kind)
+		}
+		f.s.log.Info("outbox mail", logAttrs(m.it, "sent", nil)...)
 	}
-	f.s.log.Info("outbox mail", logAttrs(it, "sent", nil)...)
 	return nil
 }
 
