@@ -1,6 +1,10 @@
 package desk
 
-import "time"
+import (
+	"time"
+
+	"github.com/postdesk/postdesk/store"
+)
 
 // Inbound is one received mail as the desk sees it: parsed, classified and
 // carrying its raw bytes so the desk can keep them in the same transaction
@@ -66,6 +70,18 @@ type Attachment struct {
 	// large: a file whose data was dropped is never kept.
 	Size int64
 }
+
+// DecodedSize is the file's decoded size: Size when set, else len(Data).
+func (a *Attachment) DecodedSize() int64 { return max(a.Size, int64(len(a.Data))) }
+
+// Dropped reports whether the file's data was not kept (Size is larger
+// than Data): such a file is never attached to a case.
+func (a *Attachment) Dropped() bool { return a.Size > int64(len(a.Data)) }
+
+// Digest is the key the store files raw mail and attachments under
+// (store.Digest), for callers that compute it where they run in parallel
+// (Inbound.RawSHA256, Attachment.SHA256).
+func Digest(b []byte) string { return store.Digest(b) }
 
 // Bounce is what a delivery status notification (RFC 3464) says about a
 // message we sent.

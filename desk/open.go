@@ -212,9 +212,9 @@ func (d *Desk) inboundMessage(caseID, rawID int64, kind string, in *Inbound, now
 func (d *Desk) limitAttachments(files []Attachment) (kept []store.Attachment, rejected []store.Rejected) {
 	count := 0
 	for _, f := range files {
-		size := max(f.Size, int64(len(f.Data)))
+		size := f.DecodedSize()
 		switch {
-		case size > d.o.AttachmentBytes || size > int64(len(f.Data)):
+		case size > d.o.AttachmentBytes || f.Dropped():
 			reason := "larger than " + humanBytes(d.o.AttachmentBytes)
 			if size <= d.o.AttachmentBytes {
 				reason = "too large to keep"

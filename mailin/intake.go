@@ -2,8 +2,6 @@ package mailin
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -105,20 +103,15 @@ func (it *Intake) Prepare(raw []byte, src Source) (p *Prepared) {
 }
 
 // digests hashes the raw message and the files whose data is kept, as the
-// store keys them (hex SHA-256), so that this work runs on the parsing
-// goroutines rather than in the one-at-a-time transaction.
+// store keys them, so that this work runs on the parsing goroutines rather
+// than in the one-at-a-time transaction.
 func digests(in *desk.Inbound) {
-	in.RawSHA256 = hexSHA256(in.Raw)
+	in.RawSHA256 = desk.Digest(in.Raw)
 	for i := range in.Attachments {
-		if a := &in.Attachments[i]; a.Size <= int64(len(a.Data)) {
-			a.SHA256 = hexSHA256(a.Data)
+		if a := &in.Attachments[i]; !a.Dropped() {
+			a.SHA256 = desk.Digest(a.Data)
 		}
 	}
-}
-
-func hexSHA256(b []byte) string {
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
 }
 
 // Record hands a prepared message to the desk, which records its decision
