@@ -243,21 +243,16 @@ func (db *DB) OutboxItem(ctx context.Context, id int64) (*OutboxItem, error) {
 	return it, err
 }
 
-// MarkSent records that the mail was accepted by the SMTP server, keeping
-// the bytes that were sent.
-func (db *DB) MarkSent(ctx context.Context, id int64, raw []byte, at time.Time) error {
-	return db.MarkAllSent(ctx, []SentMail{{ID: id, Raw: raw}}, at)
-}
-
 // SentMail is one outbox row accepted by the server, with the bytes sent.
 type SentMail struct {
 	ID  int64
 	Raw []byte
 }
 
-// MarkAllSent records several mails sent at once in one transaction, as
-// MarkSent does for one: the sender writes once per run of mails instead
-// of once per mail, so that it takes the database from intake less often.
+// MarkAllSent records that the SMTP server accepted these mails, keeping
+// the bytes that were sent, in one transaction: the sender writes once per
+// run of mails instead of once per mail, so that it takes the database
+// from intake less often.
 func (db *DB) MarkAllSent(ctx context.Context, sent []SentMail, at time.Time) error {
 	return db.Tx(ctx, func(tx *Tx) error {
 		for _, m := range sent {
