@@ -275,19 +275,15 @@ func (pl *pipeline) waitRoom(unread map[imap.UID]bool) bool {
 }
 
 // hasFailed reports whether the FETCH failed.
-func (pl *pipeline) hasFailed() bool {
-	select {
-	case <-pl.failed:
-		return true
-	default:
-		return false
-	}
-}
+func (pl *pipeline) hasFailed() bool { return closed(pl.failed) }
 
 // stopped reports whether finish was called.
-func (pl *pipeline) stopped() bool {
+func (pl *pipeline) stopped() bool { return closed(pl.stop) }
+
+// closed reports whether ch is closed; nothing is ever sent on it.
+func closed(ch <-chan struct{}) bool {
 	select {
-	case <-pl.stop:
+	case <-ch:
 		return true
 	default:
 		return false
