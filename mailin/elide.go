@@ -234,12 +234,13 @@ func (sp *splitter) root() {
 		ctype = "text/plain"
 	}
 	mtype, params, _, err := parseType(ctype)
-	if err == nil && params["boundary"] != "" && strings.HasPrefix(mtype, "multipart/") {
+	if err == nil && isContainer(mtype, params["boundary"], true) {
 		sp.multipart(bodyStart, len(sp.raw), params["boundary"], 1)
 	}
 }
 
-// parseType parses a Content-Type value with enmime's options.
+// parseType parses a Content-Type value with enmime's options (the
+// pre-scan and the splitter read types as enmime does).
 func parseType(v string) (string, map[string]string, []string, error) {
 	return mediatype.ParseWithOptions(v, mediatype.ParseOptions{StripMediaTypeInvalidCharacters: true})
 }
@@ -346,7 +347,7 @@ func (sp *splitter) part(start, delim, end, depth int) {
 		return
 	}
 	if b := params["boundary"]; b != "" {
-		if mtype != "text/plain" && mtype != "text/html" {
+		if isContainer(mtype, b, false) {
 			sp.multipart(bodyStart, cut, b, depth+1)
 		}
 		return

@@ -13,7 +13,6 @@ import (
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/textproto"
 	"github.com/jhillyerd/enmime/v2"
-	"github.com/jhillyerd/enmime/v2/mediatype"
 )
 
 // Limits bound what the pre-scan accepts; zero values mean the defaults.
@@ -199,7 +198,7 @@ func (s *prescan) entity(r io.Reader, depth int, root bool) {
 	if ctype == "" && root {
 		ctype = "text/plain" // RFC 2045 §5.2
 	}
-	mtype, params, _, err := mediatype.ParseWithOptions(ctype, mediatype.ParseOptions{StripMediaTypeInvalidCharacters: true})
+	mtype, params, _, err := parseType(ctype)
 	boundary := params["boundary"]
 	switch {
 	case err != nil || ctype == "":
