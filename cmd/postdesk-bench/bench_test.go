@@ -4,15 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"mime"
-	"net/mail"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/postdesk/postdesk/mailin"
 )
 
 // TestBenchRunsEndToEnd runs the whole program with tiny sizes on the
@@ -93,99 +89,6 @@ func lookup(v any, path string) any {
 		v = m[key]
 	}
 	return v
-}
-
-func TestMixIsExactPerBlockAndParses(t *testing.T) {
-	g := newGenerator(7, "test")
-	var count [numKinds]int
-	for i := range 2 * mixBlock {
-		count[g.kindOf(i)]++
-	}
-	if want := [numKinds]int{18, 18, 2, 2}; count != want {
-		t.Errorf("kinds over two blocks = %v, want %v (45/45/5/5 %%)", count, want)
-	}
-	want := map[kind]struct {
-		min, max int
-		ctype    string
-	}{
-		kindPlain:  {1800, 2600, "text/plain"},
-		kindAlt:    {7500, 9000, "multipart/alternative"},
-		kindJP:     {1500, 3500, "text/plain"},
-		kindAttach: {attachBytes * 4 / 3, attachBytes*4/3 + 40000, "multipart/mixed"},
-	}
-	seen := map[kind]bool{}
-	for i := 0; len(seen) < int(numKinds); i++ {
-		k := g.kindOf(i)
-		if seen[k] {
-			continue
-		}
-		seen[k] = true
-		raw := g.mail("t", i)
-		w := want[k]
-		if len(raw) < w.min || len(raw) > w.max {
-			t.Errorf("%s mail is %d bytes, want %d to %d", kindNames[k], len(raw), w.min, w.max)
-		}
-		msg, err := mail.ReadMessage(bytes.NewReader(raw))
-		if err != nil {
-			t.Fatalf("%s: %v", kindNames[k], err)
-		}
-		if ct, _, _ := mime.ParseMediaType(msg.Header.Get("Content-Type")); ct != w.ctype {
-			t.Errorf("%s: Content-Type %s, want %s", kindNames[k], ct, w.ctype)
-		}
-		m, err := mailin.Parse(raw)
-		if err != nil {
-			t.Fatalf("%s: Parse: %v", kindNames[k], err)
-		}
-		if m.MessageID != g.mailID("t", i) || m.Text == "" {
-			t.Errorf("%s: parsed Message-ID %q, text %d bytes", kindNames[k], m.MessageID, len(m.Text))
-		}
-		switch k {
-		case kindJP:
-			if !strings.Contains(m.Text, "サポート") || !strings.ContainsAny(m.Subject, "ログイン請求書サーバー上限応答") {
-				t.Errorf("Japanese mail decoded to subject %q, text %.60q", m.Subject, m.Text)
-			}
-		case kindAttach:
-			if len(m.Attachments) != 1 || len(m.Attachments[0].Data) != attachBytes {
-				t.Errorf("attachment mail parsed to %d files", len(m.Attachments))
-			}
-		case kindAlt:
-			if m.HTML == "" {
-				t.Error("alternative mail has no HTML")
-			}
-		}
-	}
-}
-
-func TestAttachmentsDiffer(t *testing.T) {
-	g := newGenerator(1, "test")
-	var files [][]byte
-	for i := 0; len(files) < 2; i++ {
-		if g.kindOf(i) == kindAttach {
-			m, err := mailin.Parse(g.mail("t", i))
-			if err != nil {
-				t.Fatal(err)
-			}
-			files = append(files, m.Attachments[0].Data)
-		}
-	}
-	if bytes.Equal(files[0], files[1]) {
-		t.Error("two attachments are identical: the store would deduplicate them")
-	}
-}
-
-func TestBigMailSize(t *testing.T) {
-	g := newGenerator(1, "test")
-	raw, file := g.bigMail("big", 3<<20)
-	if len(raw) > 3<<20 || len(raw) < 3<<20-200 {
-		t.Errorf("big mail is %d bytes, want just under %d", len(raw), 3<<20)
-	}
-	m, err := mailin.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(m.Attachments) != 1 || len(m.Attachments[0].Data) != file {
-		t.Errorf("big mail parsed to %d files, want one of %d bytes", len(m.Attachments), file)
-	}
 }
 
 func TestPercentile(t *testing.T) {

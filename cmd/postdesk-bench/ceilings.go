@@ -16,6 +16,7 @@ import (
 
 	"github.com/postdesk/postdesk/desk"
 	"github.com/postdesk/postdesk/mailin"
+	"github.com/postdesk/postdesk/mailin/mailmix"
 	"github.com/postdesk/postdesk/mailout"
 	"github.com/postdesk/postdesk/mailout/smtpsink"
 	"github.com/postdesk/postdesk/store"
@@ -60,11 +61,11 @@ type ceilingResult struct {
 
 // kindTimes sums the time a stage spent per kind of mail.
 type kindTimes struct {
-	sum   [numKinds]time.Duration
-	count [numKinds]int
+	sum   [mailmix.NumKinds]time.Duration
+	count [mailmix.NumKinds]int
 }
 
-func (k *kindTimes) add(kd kind, d time.Duration) { k.sum[kd] += d; k.count[kd]++ }
+func (k *kindTimes) add(kd mailmix.Kind, d time.Duration) { k.sum[kd] += d; k.count[kd]++ }
 
 // report returns the mean per mail in ms and the share of the total in %.
 func (k *kindTimes) report() (mean, pct map[string]float64) {
@@ -77,8 +78,8 @@ func (k *kindTimes) report() (mean, pct map[string]float64) {
 		if k.count[kd] == 0 || total == 0 {
 			continue
 		}
-		mean[kindNames[kd]] = round(ms(d)/float64(k.count[kd]), 3)
-		pct[kindNames[kd]] = round(100*float64(d)/float64(total), 1)
+		mean[mailmix.Kind(kd).String()] = round(ms(d)/float64(k.count[kd]), 3)
+		pct[mailmix.Kind(kd).String()] = round(100*float64(d)/float64(total), 1)
 	}
 	return mean, pct
 }
@@ -89,12 +90,12 @@ func (b *bench) ceilings() (*ceilingResult, error) {
 	b.logf("ceilings: %d mails of the mix through parse, store, send and intake", n)
 	raws := make([][]byte, n)
 	for i := range raws {
-		raws[i] = b.gen.mail("ceiling", i)
+		raws[i] = b.gen.Mail("ceiling", i)
 	}
 	r := &ceilingResult{Mails: n, ParseGoroutines: runtime.GOMAXPROCS(0)}
 	// Warm up (charset tables, regexps), then time parsing with nothing
 	// kept, as the daemon keeps nothing; the store stage gets its own copy.
-	for _, raw := range raws[:min(n, mixBlock)] {
+	for _, raw := range raws[:min(n, mailmix.Block)] {
 		if _, err := mailin.Parse(raw); err != nil {
 			return nil, fmt.Errorf("parse generated mail: %w", err)
 		}
@@ -107,7 +108,7 @@ func (b *bench) ceilings() (*ceilingResult, error) {
 		if _, err := mailin.Parse(raw); err != nil {
 			return nil, fmt.Errorf("parse generated mail %d: %w", i, err)
 		}
-		parseKinds.add(b.gen.kindOf(i), time.Since(t))
+		parseKinds.add(b.gen.Kind(i), time.Since(t))
 	}
 	r.ParseMailsPerS1 = round(perSecond(n, time.Since(start)), 1)
 	r.ParseMsByKind, r.ParseTimePctByKind = parseKinds.report()
@@ -140,7 +141,7 @@ func (b *bench) ceilings() (*ceilingResult, error) {
 		in.Mailbox, in.UIDValidity, in.UID, in.Route = "bench", 1, uint32(i+1), desk.TypeTechnical
 		t := time.Now()
 		res, err := dk.Receive(b.ctx, &in)
-		storeKinds.add(b.gen.kindOf(i), time.Since(t))
+		storeKinds.add(b.gen.Kind(i), time.Since(t))
 		if err != nil {
 			return nil, fmt.Errorf("store stage: %w", err)
 		}
@@ -205,7 +206,7 @@ func openDesk(ctx context.Context, dir string) (*store.DB, *desk.Desk, error) {
 		return nil, nil, err
 	}
 	dk, err := desk.New(db, desk.Options{
-		Address: deskAddress, OwnAddresses: []string{benchUser}, IDs: ids,
+		Address: mailmix.DeskAddress, OwnAddresses: []string{benchUser}, IDs: ids,
 		SurveyURL: "http://127.0.0.1:8025/survey/", SurveyKey: key,
 		AutorepliesPerHour: 1000000, NewCasesPerHour: 1000000,
 	})
@@ -227,7 +228,7 @@ func (b *bench) sendCeiling(db *store.DB, n int) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	s, err := mailout.New(db, mailout.Options{From: deskAddress, Name: "Bench Support",
+	s, err := mailout.New(db, mailout.Options{From: mailmix.DeskAddress, Name: "Bench Support",
 		Host: sink.Host(), Port: sink.Port(), TLS: mailout.TLSNone, Templates: tpl})
 	if err != nil {
 		return 0, err
@@ -248,7 +249,7 @@ func (b *bench) sendCeiling(db *store.DB, n int) (float64, error) {
 // intakeCeiling appends raws to a folder and times one PollOnce of the real
 // poller over them with a desk that records nothing.
 func (b *bench) intakeCeiling(raws [][]byte) (float64, *cpuResult, error) {
-	folder := "pdbench-" + b.gen.run + "-intake"
+	folder := "pdbench-" + b.gen.Run() + "-intake"
 	in, done, quarantine := folders(folder)
 	if err := b.srv.createFolders(b.ctx, in, done, quarantine); err != nil {
 		return 0, nil, err

@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/postdesk/postdesk/mailin/mailmix"
 	"github.com/postdesk/postdesk/mailout/smtpsink"
 )
 
@@ -104,7 +105,7 @@ tls = "none"
 
 [http]
 listen = %q
-`, deskAddress, p.db, filepath.Join(filepath.Dir(p.db), "postdesk.key"), messageLimit,
+`, mailmix.DeskAddress, p.db, filepath.Join(filepath.Dir(p.db), "postdesk.key"), messageLimit,
 		host, port, srv.tls, srv.user, pw, in, done, quarantine,
 		p.sink.Host(), p.sink.Port(), httpAddr)
 	path := filepath.Join(p.dir, "postdesk.toml")

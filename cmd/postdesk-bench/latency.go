@@ -76,10 +76,10 @@ func (b *bench) latency(db string, dbCases int) (*latencyResult, error) {
 			return nil, err
 		}
 		i := base + k
-		raw := b.gen.mail("latency", i)
+		raw := b.gen.Mail("latency", i)
 		// From the APPEND's start: the server may announce the mail to the
 		// daemon's IDLE before it answers OK to the deliverer.
-		appended[b.gen.mailID("latency", i)] = time.Now()
+		appended[b.gen.MailID("latency", i)] = time.Now()
 		if err := appendOne(c.Client, p.folder, raw); err != nil {
 			return nil, fmt.Errorf("latency phase: append: %w", err)
 		}
@@ -93,7 +93,7 @@ func (b *bench) latency(db string, dbCases int) (*latencyResult, error) {
 	mu.Lock()
 	defer mu.Unlock()
 	for k := latencyWarmup; k < total; k++ {
-		id := b.gen.mailID("latency", base+k)
+		id := b.gen.MailID("latency", base+k)
 		got, ok := arrived[id]
 		if !ok {
 			return nil, fmt.Errorf("latency phase: no confirmation answers %s", id)
@@ -176,7 +176,7 @@ type bigResult struct {
 }
 
 func (b *bench) big() (*bigResult, error) {
-	raw, file := b.gen.bigMail("big", b.o.bigBytes)
+	raw, file := b.gen.BigMail("big", b.o.bigBytes)
 	p, err := b.newPhase("big", "")
 	if err != nil {
 		return nil, err
@@ -273,7 +273,7 @@ func (b *bench) soak() (*soakResult, error) {
 	var bg sync.WaitGroup
 	bg.Go(func() { b.soakWatch(ctx, d, &confirmed, total, &samples) })
 	del := &deliverer{srv: b.srv, folder: p.folder, conns: 2, window: b.o.window,
-		mail: func(i int) []byte { return b.gen.mail("soak", i) },
+		mail: func(i int) []byte { return b.gen.Mail("soak", i) },
 		gate: func(ctx context.Context, i int) error {
 			return poll(ctx, 10*time.Millisecond, func() (bool, error) {
 				return int64(i-b.o.soakAhead) < confirmed.Load(), nil

@@ -28,6 +28,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/postdesk/postdesk/mailin/mailmix"
 )
 
 func main() {
@@ -111,7 +113,7 @@ type bench struct {
 	o      *options
 	dir    string // everything of the run; removed at the end unless -keep
 	bin    string
-	gen    *generator
+	gen    *mailmix.Generator
 	srv    *imapServer
 	stderr io.Writer
 }
@@ -168,7 +170,7 @@ func execute(ctx context.Context, o *options, fs *flag.FlagSet, args []string, s
 	if err != nil {
 		return nil, err
 	}
-	b := &bench{ctx: ctx, o: o, dir: dir, stderr: stderr, gen: newGenerator(o.seed, rand.Text()[:8])}
+	b := &bench{ctx: ctx, o: o, dir: dir, stderr: stderr, gen: mailmix.New(o.seed, rand.Text()[:8])}
 	defer func() {
 		if o.keep {
 			b.logf("kept %s", dir)

@@ -25,7 +25,7 @@ import (
 // newPhase makes the directory, SMTP sink and IMAP folders of one phase.
 // db "" means a fresh database in the phase's directory.
 func (b *bench) newPhase(name, db string) (phaseSetup, error) {
-	p := phaseSetup{dir: filepath.Join(b.dir, name), folder: "pdbench-" + b.gen.run + "-" + name}
+	p := phaseSetup{dir: filepath.Join(b.dir, name), folder: "pdbench-" + b.gen.Run() + "-" + name}
 	if err := os.Mkdir(p.dir, 0o700); err != nil {
 		return p, err
 	}
@@ -139,7 +139,7 @@ func (b *bench) throughput() (*throughputResult, string, error) {
 	first := b.firstArrival(p.sink)
 	defer first()
 	del := &deliverer{srv: b.srv, folder: p.folder, conns: b.o.conns, window: b.o.window,
-		mail: func(i int) []byte { return b.gen.mail("live", i) }}
+		mail: func(i int) []byte { return b.gen.Mail("live", i) }}
 	progress := b.progress(d, n)
 	defer progress()
 	ast, err := del.run(b.ctx, 0, n)
@@ -222,7 +222,7 @@ func (b *bench) progress(d *daemon, n int) func() {
 func (b *bench) matched(msgs []smtpsink.Received, phase string, from, to int) int {
 	want := make(map[string]bool, to-from)
 	for i := from; i < to; i++ {
-		want[b.gen.mailID(phase, i)] = true
+		want[b.gen.MailID(phase, i)] = true
 	}
 	n := 0
 	for _, m := range msgs {
@@ -326,7 +326,7 @@ func (b *bench) backlog() (*backlogResult, error) {
 	n := b.o.n
 	b.logf("backlog: appending %d mails with no daemon running", n)
 	del := &deliverer{srv: b.srv, folder: p.folder, conns: b.o.conns, window: b.o.window,
-		mail: func(i int) []byte { return b.gen.mail("backlog", i) }}
+		mail: func(i int) []byte { return b.gen.Mail("backlog", i) }}
 	ast, err := del.run(b.ctx, 0, n)
 	if err != nil {
 		return nil, err

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+
+	"github.com/postdesk/postdesk/mailin/mailmix"
 )
 
 // The targets of the issue, printed next to the results (never asserted).
@@ -107,13 +109,13 @@ func newReport(o *options, fs *flag.FlagSet, args []string) *report {
 
 // mixOf measures the generated mix on its first 200 mails (ten blocks).
 func mixOf(o *options) mixInfo {
-	g := newGenerator(o.seed, "mix")
+	g := mailmix.New(o.seed, "mix")
 	sum, count := map[string]int{}, map[string]int{}
 	total := 0
-	const n = 10 * mixBlock
+	const n = 10 * mailmix.Block
 	for i := range n {
-		k := kindNames[g.kindOf(i)]
-		size := len(g.mail("mix", i))
+		k := g.Kind(i).String()
+		size := len(g.Mail("mix", i))
 		sum[k] += size
 		count[k]++
 		total += size
@@ -122,10 +124,10 @@ func mixOf(o *options) mixInfo {
 	for k, s := range sum {
 		m.MeanBytes[k] = s / count[k]
 	}
-	m.PlainPct = 100 * count[kindNames[kindPlain]] / n
-	m.AlternativePct = 100 * count[kindNames[kindAlt]] / n
-	m.ISO2022JPPct = 100 * count[kindNames[kindJP]] / n
-	m.AttachmentPct = 100 * count[kindNames[kindAttach]] / n
+	m.PlainPct = 100 * count[mailmix.Plain.String()] / n
+	m.AlternativePct = 100 * count[mailmix.Alternative.String()] / n
+	m.ISO2022JPPct = 100 * count[mailmix.ISO2022JP.String()] / n
+	m.AttachmentPct = 100 * count[mailmix.Attachment.String()] / n
 	return m
 }
 
