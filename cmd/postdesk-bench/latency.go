@@ -41,16 +41,11 @@ type latencyResult struct {
 // latency appends one mail at a time at -latency-rate to a daemon working on
 // db (the live phase's database, so the desk is not empty).
 func (b *bench) latency(db string, dbCases int) (*latencyResult, error) {
-	p, err := b.newPhase("latency", db)
+	p, d, stop, err := b.startPhase("latency", db)
 	if err != nil {
 		return nil, err
 	}
-	defer p.sink.Close()
-	d, err := b.start(p, true)
-	if err != nil {
-		return nil, err
-	}
-	defer d.stop()
+	defer stop()
 	total := latencyWarmup + b.o.latencyN
 	b.logf("latency: %d mails at %.1f/s", total, b.o.latencyRate)
 	ctx, cancel := b.within("latency phase")
@@ -177,16 +172,11 @@ type bigResult struct {
 
 func (b *bench) big() (*bigResult, error) {
 	raw, file := b.gen.BigMail("big", b.o.bigBytes)
-	p, err := b.newPhase("big", "")
+	p, d, stop, err := b.startPhase("big", "")
 	if err != nil {
 		return nil, err
 	}
-	defer p.sink.Close()
-	d, err := b.start(p, true)
-	if err != nil {
-		return nil, err
-	}
-	defer d.stop()
+	defer stop()
 	time.Sleep(500 * time.Millisecond) // settle into IDLE
 	idle, err := d.memory()
 	if err != nil {
@@ -254,16 +244,11 @@ type soakSample struct {
 // samples the daemon's memory. When it fails or is interrupted after the
 // warm-up, what it measured so far is returned with the error.
 func (b *bench) soak() (*soakResult, error) {
-	p, err := b.newPhase("soak", "")
+	p, d, stop, err := b.startPhase("soak", "")
 	if err != nil {
 		return nil, err
 	}
-	defer p.sink.Close()
-	d, err := b.start(p, true)
-	if err != nil {
-		return nil, err
-	}
-	defer d.stop()
+	defer stop()
 	total, warm := b.o.soak, min(1000, b.o.soak/5)
 	b.logf("soak: %d mails (warm-up %d), at most %d unconfirmed", total, warm, b.o.soakAhead)
 	ctx, cancel := context.WithCancel(b.ctx)

@@ -45,6 +45,22 @@ func (b *bench) newPhase(name, db string) (phaseSetup, error) {
 	return p, nil
 }
 
+// startPhase is newPhase, then start waiting for /healthz: the set-up of
+// the phases whose daemon runs before the first mail is appended. stop
+// stops the daemon, then closes the phase's SMTP sink.
+func (b *bench) startPhase(name, db string) (p phaseSetup, d *daemon, stop func(), err error) {
+	p, err = b.newPhase(name, db)
+	if err != nil {
+		return p, nil, nil, err
+	}
+	d, err = b.start(p, true)
+	if err != nil {
+		p.sink.Close()
+		return p, nil, nil, err
+	}
+	return p, d, func() { d.stop(); p.sink.Close() }, nil
+}
+
 // start runs the daemon of a phase and waits for /healthz when ready.
 func (b *bench) start(p phaseSetup, ready bool) (*daemon, error) {
 	d, err := startDaemon(b.bin, p, b.srv)
@@ -121,16 +137,11 @@ type throughputResult struct {
 
 // throughput runs the live phase; the database stays for the latency phase.
 func (b *bench) throughput() (*throughputResult, string, error) {
-	p, err := b.newPhase("live", "")
+	p, d, stop, err := b.startPhase("live", "")
 	if err != nil {
 		return nil, "", err
 	}
-	defer p.sink.Close()
-	d, err := b.start(p, true)
-	if err != nil {
-		return nil, "", err
-	}
-	defer d.stop()
+	defer stop()
 	n := b.o.n
 	b.logf("live: appending %d mails while the daemon runs", n)
 	cpu := startCPU(d.pid, b.srv)
