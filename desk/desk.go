@@ -65,6 +65,19 @@ type Options struct {
 	Agents []string
 	// Notify receives alerts (escalations, delivery failures).
 	Notify []string
+	// Name is the desk's display name: notices to agents come from
+	// "<sender's name> via <Name>". "" = the address.
+	Name string
+	// CommentAddress receives agents' internal replies (DESIGN §9): a mail
+	// with it among its recipients is a note. "" = Address with "+comment"
+	// before the '@'.
+	CommentAddress string
+	// AgentSettings are the optional settings of agents ([[agent]]); an
+	// agent without an entry has no name and NotifyAll.
+	AgentSettings []Agent
+	// MailboxAgents names, per [[mailbox]] (Inbound.Via), the agents whose
+	// cases that mailbox's are; a mailbox not listed has every agent.
+	MailboxAgents map[string][]string
 	// DefaultLanguage of cases when nothing else tells: "en" by default.
 	DefaultLanguage string
 	// ReopenDays is how long after closing a participant's reply reopens a

@@ -25,6 +25,10 @@ type Inbound struct {
 	// Route is the case type a new case gets (technical, account-billing,
 	// service-limit); "" means technical.
 	Route string
+	// Via names the [[mailbox]] whose rules apply (for IMAP the mailbox
+	// itself, for `ingest` its -mailbox): a new case remembers it, and its
+	// agents (Options.MailboxAgents) are told of the case. "" = every agent.
+	Via string
 
 	From       string   // addr-spec of the From header, lower-cased domain
 	FromName   string   // decoded display name

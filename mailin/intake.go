@@ -30,6 +30,9 @@ type Intake struct {
 	Desk Receiver
 	// Route is the case type of new cases from this source ("" = technical).
 	Route string
+	// Via names the [[mailbox]] whose rules apply (desk.Inbound.Via): its
+	// agents are told of the cases it brings.
+	Via string
 	// MaxBytes is the largest message accepted; 0 = 25 MiB. A larger one is
 	// quarantined, not parsed.
 	MaxBytes int64
@@ -96,7 +99,7 @@ func (it *Intake) Prepare(raw []byte, src Source) (p *Prepared) {
 		p.quarantine = "unreadable: " + err.Error()
 		return p
 	}
-	m.Mailbox, m.UIDValidity, m.UID, m.Route = src.Mailbox, src.UIDValidity, src.UID, it.Route
+	m.Mailbox, m.UIDValidity, m.UID, m.Route, m.Via = src.Mailbox, src.UIDValidity, src.UID, it.Route, it.Via
 	digests(&m.Inbound)
 	p.msg = m
 	return p
@@ -146,7 +149,7 @@ func (it *Intake) TooLarge(ctx context.Context, header []byte, size int64, src S
 	if err != nil {
 		return it.Desk.Quarantine(ctx, header, src.Mailbox, src.UID, reason+"; header unreadable: "+err.Error())
 	}
-	m.Mailbox, m.UIDValidity, m.UID, m.Route = src.Mailbox, src.UIDValidity, src.UID, it.Route
+	m.Mailbox, m.UIDValidity, m.UID, m.Route, m.Via = src.Mailbox, src.UIDValidity, src.UID, it.Route, it.Via
 	return it.Desk.TooLarge(ctx, &m.Inbound, size, it.maxBytes())
 }
 

@@ -31,6 +31,10 @@ type Case struct {
 	PendingAt        time.Time
 	ClosedAt         time.Time
 	RelatedCase      int64
+	// RequesterName is the display name of the requester's first mail.
+	RequesterName string
+	// Mailbox names the [[mailbox]] the case came in on ("" when none).
+	Mailbox string
 }
 
 // Participant is an address taking part in a case.
@@ -54,7 +58,7 @@ type querier interface {
 
 const caseColumns = `id, subject, status, severity, type, service, category, language, plan,
 	requester, assignee, created_at, updated_at, first_response_due, first_response_at,
-	escalated_at, pending_at, closed_at, related_case`
+	escalated_at, pending_at, closed_at, related_case, requester_name, mailbox`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -63,7 +67,7 @@ func scanCase(s scanner) (*Case, error) {
 	var created, updated, due, first, esc, pending, closed, related sql.NullInt64
 	err := s.Scan(&c.ID, &c.Subject, &c.Status, &c.Severity, &c.Type, &c.Service, &c.Category,
 		&c.Language, &c.Plan, &c.Requester, &c.Assignee, &created, &updated, &due, &first,
-		&esc, &pending, &closed, &related)
+		&esc, &pending, &closed, &related, &c.RequesterName, &c.Mailbox)
 	if err != nil {
 		return nil, err
 	}
@@ -124,11 +128,13 @@ func (tx *Tx) InsertCase(c *Case) error {
 	}
 	res, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO cases (subject, status, severity, type,
 		service, category, language, plan, requester, assignee, created_at, updated_at,
-		first_response_due, first_response_at, escalated_at, pending_at, closed_at, related_case)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		first_response_due, first_response_at, escalated_at, pending_at, closed_at, related_case,
+		requester_name, mailbox)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.Subject, c.Status, c.Severity, c.Type, c.Service, c.Category, c.Language, c.Plan,
 		c.Requester, c.Assignee, ms(c.CreatedAt), ms(c.UpdatedAt), ms(c.FirstResponseDue),
-		ms(c.FirstResponseAt), ms(c.EscalatedAt), ms(c.PendingAt), ms(c.ClosedAt), related)
+		ms(c.FirstResponseAt), ms(c.EscalatedAt), ms(c.PendingAt), ms(c.ClosedAt), related,
+		c.RequesterName, c.Mailbox)
 	if err != nil {
 		return fmt.Errorf("insert case: %w", err)
 	}

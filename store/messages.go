@@ -260,30 +260,39 @@ func (db *DB) AttachmentData(ctx context.Context, sha string) ([]byte, error) {
 	return data, nil
 }
 
+const messageColumns = `id, case_id, raw_id, direction, kind, message_id, in_reply_to, refs,
+	from_addr, to_addrs, cc_addrs, subject, date, text, new_text, html, created_at`
+
+func scanMessage(s scanner) (*Message, error) {
+	var m Message
+	var raw, date, created sql.NullInt64
+	var refs, to, cc string
+	if err := s.Scan(&m.ID, &m.CaseID, &raw, &m.Direction, &m.Kind, &m.MessageID, &m.InReplyTo,
+		&refs, &m.From, &to, &cc, &m.Subject, &date, &m.Text, &m.NewText, &m.HTML, &created); err != nil {
+		return nil, err
+	}
+	m.RawID, m.Date, m.CreatedAt = raw.Int64, fromMS(date), fromMS(created)
+	m.References, m.To, m.Cc = parseList(refs), parseList(to), parseList(cc)
+	m.Attachments, m.Rejected = []Attachment{}, []Rejected{}
+	return &m, nil
+}
+
 // Messages lists the messages of a case, oldest first, with their attachments.
 func (db *DB) Messages(ctx context.Context, caseID int64) ([]*Message, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT id, case_id, raw_id, direction, kind, message_id,
-		in_reply_to, refs, from_addr, to_addrs, cc_addrs, subject, date, text, new_text, html, created_at
-		FROM messages WHERE case_id = ? ORDER BY id`, caseID)
+	rows, err := db.sql.QueryContext(ctx, "SELECT "+messageColumns+" FROM messages WHERE case_id = ? ORDER BY id", caseID)
 	if err != nil {
 		return nil, fmt.Errorf("read messages of case %d: %w", caseID, err)
 	}
 	var out []*Message
 	byID := map[int64]*Message{}
 	for rows.Next() {
-		var m Message
-		var raw, date, created sql.NullInt64
-		var refs, to, cc string
-		if err := rows.Scan(&m.ID, &m.CaseID, &raw, &m.Direction, &m.Kind, &m.MessageID, &m.InReplyTo,
-			&refs, &m.From, &to, &cc, &m.Subject, &date, &m.Text, &m.NewText, &m.HTML, &created); err != nil {
+		m, err := scanMessage(rows)
+		if err != nil {
 			rows.Close()
 			return nil, err
 		}
-		m.RawID, m.Date, m.CreatedAt = raw.Int64, fromMS(date), fromMS(created)
-		m.References, m.To, m.Cc = parseList(refs), parseList(to), parseList(cc)
-		m.Attachments, m.Rejected = []Attachment{}, []Rejected{}
-		out = append(out, &m)
-		byID[m.ID] = &m
+		out = append(out, m)
+		byID[m.ID] = m
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -293,6 +302,47 @@ func (db *DB) Messages(ctx context.Context, caseID int64) ([]*Message, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// Message reads message id of case caseID, without its attachments;
+// ErrNotFound when the case has no such message.
+func (tx *Tx) Message(caseID, id int64) (*Message, error) {
+	m, err := scanMessage(tx.tx.QueryRowContext(tx.ctx, "SELECT "+messageColumns+" FROM messages WHERE id = ? AND case_id = ?", id, caseID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("message %d of case %d: %w", id, caseID, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read message %d: %w", id, err)
+	}
+	return m, nil
+}
+
+// SetMessageKind changes the kind of message id (a held mail an agent
+// releases becomes the customer's).
+func (tx *Tx) SetMessageKind(id int64, kind string) error {
+	if _, err := tx.tx.ExecContext(tx.ctx, "UPDATE messages SET kind = ? WHERE id = ?", kind, id); err != nil {
+		return fmt.Errorf("set kind of message %d: %w", id, err)
+	}
+	return nil
+}
+
+// MessageAttachments lists the files kept with message id, without data.
+func (tx *Tx) MessageAttachments(id int64) ([]Attachment, error) {
+	rows, err := tx.tx.QueryContext(tx.ctx, `SELECT sha256, filename, content_type, size, inline, content_id
+		FROM message_attachments WHERE message_id = ? ORDER BY rowid`, id)
+	if err != nil {
+		return nil, fmt.Errorf("read files of message %d: %w", id, err)
+	}
+	defer rows.Close()
+	var out []Attachment
+	for rows.Next() {
+		var a Attachment
+		if err := rows.Scan(&a.SHA256, &a.Filename, &a.ContentType, &a.Size, &a.Inline, &a.ContentID); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
 }
 
 func (db *DB) loadAttachments(ctx context.Context, caseID int64, byID map[int64]*Message) error {

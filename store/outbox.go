@@ -19,6 +19,9 @@ const (
 	MailClosed       = "closed"       // the case was closed (with the survey)
 	MailRefusal      = "refusal"      // the mail could not open a case
 	MailAlert        = "alert"        // something for the notify list
+	// Mail to agents (DESIGN §9), in the desk's default language.
+	MailNotice     = "notice"     // something happened on a case an agent works
+	MailTranscript = "transcript" // what became of an agent's mail and its commands
 )
 
 // The states of an outbox row.
@@ -47,7 +50,9 @@ type Notice struct {
 	Rejected []Rejected `json:"rejected,omitempty"`
 	// Author is who wrote Body (an agent's address on replies).
 	Author string `json:"author,omitempty"`
-	// Body is text to include: an agent's reply. Never a customer's text.
+	// Body is text to include: an agent's reply, or in a notice to agents
+	// the new text of the message it reports. Never a customer's text in
+	// mail to anyone but agents.
 	Body string `json:"body,omitempty"`
 	// Attachments are files to attach, by digest (their data is in the store).
 	Attachments []Attachment `json:"attachments,omitempty"`
@@ -64,7 +69,51 @@ type Notice struct {
 	// SurveyLinks are the five rating links (1 to 5) of a closing mail or of
 	// an agent's answer.
 	SurveyLinks []string `json:"survey_links,omitempty"`
+
+	// What only mail to agents carries (notices and transcripts), and the
+	// agent's name on their answers.
+
+	// FromName is the name before " via <desk name>" on the From line:
+	// the sender of the reported message on a notice, the agent on an
+	// answer; "" means the desk's own name alone.
+	FromName string `json:"from_name,omitempty"`
+	// ReplyTo is the Reply-To address; "" means the desk address.
+	ReplyTo string `json:"reply_to,omitempty"`
+	// RequesterName is the requester's display name; Contacts the case's
+	// contacts and Assignee the agent it is assigned to ("" = nobody).
+	RequesterName string   `json:"requester_name,omitempty"`
+	Contacts      []string `json:"contacts,omitempty"`
+	Assignee      string   `json:"assignee,omitempty"`
+	// At is when the reported event happened: "due in" and "overdue by"
+	// are counted from it.
+	At time.Time `json:"at,omitzero"`
+	// Related is the case a new case follows; Rating a poor survey answer.
+	Related int64 `json:"related,omitempty"`
+	Rating  int   `json:"rating,omitempty"`
+	// Commands are the command lines of an agent's mail and what became of
+	// each (transcripts).
+	Commands []CommandResult `json:"commands,omitempty"`
 }
+
+// CommandResult is one command line of an agent's mail and its result.
+type CommandResult struct {
+	Line string `json:"line"`           // the command as written, e.g. "#severity high"
+	Code string `json:"code"`           // Result* below
+	Arg  string `json:"arg,omitempty"`  // what the result names: a value, a limit, an address
+	Note string `json:"note,omitempty"` // the same in English, for the log and `case show`
+}
+
+// Results of a command (CommandResult.Code).
+const (
+	ResultDone       = "done"        // carried out
+	ResultUnknown    = "unknown"     // no such command
+	ResultNotAllowed = "not-allowed" // not allowed here (Arg says why in English)
+	ResultBadValue   = "bad-value"   // the argument is not one the command takes (Arg: the choices)
+	ResultTooMany    = "too-many"    // over the commands one mail may carry (Arg: the limit)
+	ResultNotRun     = "not-run"     // not run: another line of the mail was refused
+	ResultNoHeld     = "no-held"     // #release not in reply to a held-mail notice
+	ResultLimit      = "limit"       // the case has its most contacts (Arg: the limit)
+)
 
 // Codes of Notice.Code: what happened, for the templates.
 const (
@@ -85,6 +134,24 @@ const (
 	CodeNoContacts      = "no-contacts"       // the plan has no additional contacts
 	CodeFileTooLarge    = "file-too-large"    // an attachment over the size limit
 	CodeTooManyFiles    = "too-many-files"    // over the file count limit
+
+	// What a notice reports (Notice.Code of MailNotice).
+	CodeNewCase       = "new-case"       // a case was opened (Related: the case it follows)
+	CodeCustomerReply = "customer-reply" // a participant wrote on the case
+	CodeHeld          = "held"           // mail was held on the case (Reason: why)
+	CodePoorRating    = "poor-rating"    // a survey answer of 1 or 2 (Rating)
+	CodeNote          = "note"           // another agent wrote an internal note
+	// CodeReopened, CodeEscalated, CodeOverdue and CodeUndeliverable
+	// above are reported to agents too.
+
+	// What became of an agent's mail (Notice.Code of MailTranscript).
+	CodeAnswered     = "answered"      // the text went to the customer
+	CodeNoted        = "noted"         // kept as an internal note, as asked
+	CodeNoText       = "no-text"       // nothing new above the quoted mail: nothing sent
+	CodeLeak         = "leak"          // the text held a line of our notice: kept as a note (Reason: which)
+	CodeRefusedText  = "refused-text"  // a command was refused, so the text was kept as a note
+	CodeCommandsOnly = "commands-only" // only commands, no text
+	CodeForged       = "forged"        // a mail in the agent's name was held (to the real agent)
 )
 
 // Refusal is an address that was not added, and why.

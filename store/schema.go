@@ -187,4 +187,11 @@ CREATE TABLE attachment_chunks (
 	PRIMARY KEY (sha256, seq)
 );
 `,
+	// 6: agents work cases by mail (DESIGN §9). A case remembers the
+	// requester's display name (shown to agents in notices) and the
+	// [[mailbox]] it came in on (whose agents are told of it).
+	`
+ALTER TABLE cases ADD COLUMN requester_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE cases ADD COLUMN mailbox TEXT NOT NULL DEFAULT '';
+`,
 }

@@ -236,7 +236,7 @@ func (a *app) intake(mailbox string) (*mailin.Intake, error) {
 	}
 	for _, m := range a.cfg.Mailboxes {
 		if m.Name == mailbox {
-			in.Route = m.CaseType
+			in.Route, in.Via = m.CaseType, m.Name
 			return in, nil
 		}
 	}
