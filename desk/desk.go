@@ -40,6 +40,8 @@ var (
 	ErrNotAgent    = errors.New("not a configured agent address")
 	ErrBadValue    = errors.New("bad value")
 	ErrNoSuchKey   = errors.New("unknown setting")
+	// ErrLimit: the case has its most contacts.
+	ErrLimit = errors.New("limit reached")
 )
 
 // DefaultTargets are the first-response targets per severity (AWS Support).
