@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // ErrBadAddress means an address is not one postdesk will put on the wire.
@@ -79,4 +81,69 @@ func hostName(s string) bool {
 
 func isAlnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// AddressKey returns the one identity key of an address, the form in which
+// postdesk compares addresses (DESIGN §14): two addresses are the same
+// person's exactly when their keys are equal.
+//
+// Surrounding white space and angle brackets are trimmed and the address is
+// split at its last '@'. The local part is kept exactly as written except
+// that ASCII letters are lower-cased; the domain is lower-cased in ASCII
+// and loses a single trailing dot (the DNS root, "example.com."). There is
+// no Unicode case folding: the Kelvin sign U+212A never matches 'k' and the
+// long s U+017F never matches 's', so a look-alike address never takes
+// over someone's identity. Plus-tags are kept ("eve+1@" is not "eve@").
+//
+// The key is not validated: garbage gives a key that matches only the same
+// garbage, and "" gives "". AddressKey is idempotent and never returns a
+// longer string than addr. Internationalised domains are compared as
+// written for now; converting them to their IDNA A-label (as §14 asks)
+// comes later, and until then a U-label and its A-label have different
+// keys.
+func AddressKey(addr string) string {
+	s := strings.TrimFunc(addr, isAddressTrim)
+	at := strings.LastIndexByte(s, '@')
+	if at >= 0 && rootDot(s[at+1:]) {
+		s = s[:len(s)-1]
+	}
+	return lowerASCIIString(s)
+}
+
+// isAddressTrim reports whether r is trimmed from both ends of an address
+// before its key is taken: white space and angle brackets.
+func isAddressTrim(r rune) bool {
+	return r == '<' || r == '>' || unicode.IsSpace(r)
+}
+
+// rootDot reports whether domain ends with a single dot that AddressKey
+// removes: one dot after a character that stays at the end of the key, so
+// that removing it gives a key that is its own key again ("b..", "b>." and
+// "b ." keep their dot).
+func rootDot(domain string) bool {
+	if !strings.HasSuffix(domain, ".") {
+		return false
+	}
+	rest := domain[:len(domain)-1]
+	if rest == "" {
+		return true
+	}
+	r, _ := utf8.DecodeLastRuneInString(rest)
+	return r != '.' && !isAddressTrim(r)
+}
+
+// lowerASCIIString returns s with the ASCII letters A-Z lower-cased and every
+// other byte unchanged, invalid UTF-8 included.
+func lowerASCIIString(s string) string {
+	i := strings.IndexFunc(s, func(r rune) bool { return r >= 'A' && r <= 'Z' })
+	if i < 0 {
+		return s
+	}
+	b := []byte(s)
+	for ; i < len(b); i++ {
+		if c := b[i]; c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }

@@ -27,3 +27,55 @@ func FuzzCheckAddress(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAddressKey: the key is its own key, never longer than the address,
+// blind to the case of ASCII letters and to nothing else.
+func FuzzAddressKey(f *testing.F) {
+	for _, s := range []string{"Lee@Example.COM", "<lee@example.com.>", " \u212aim@example.com", "a@b..", "a@b>.",
+		"a@b .", "a@.", "<<>>", "\xff@\xfe.", "\u017f@x", "\u00a0<a@b>\u0085", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, addr string) {
+		key := AddressKey(addr)
+		if again := AddressKey(key); again != key {
+			t.Fatalf("AddressKey(%q) = %q, but AddressKey(%q) = %q", addr, key, key, again)
+		}
+		if len(key) > len(addr) {
+			t.Fatalf("AddressKey(%q) = %q is longer than the address", addr, key)
+		}
+		if strings.ContainsAny(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+			t.Fatalf("AddressKey(%q) = %q keeps an upper-case ASCII letter", addr, key)
+		}
+		if upper := upperASCII(addr); AddressKey(upper) != key {
+			t.Fatalf("AddressKey(%q) = %q, but AddressKey(%q) = %q", addr, key, upper, AddressKey(upper))
+		}
+		if isASCII(addr) && AddressKey(strings.ToLower(addr)) != AddressKey(strings.ToUpper(addr)) {
+			t.Fatalf("AddressKey differs for the lower and upper case of the ASCII %q", addr)
+		}
+		if folded := strings.ToLower(addr); !isASCII(addr) && AddressKey(folded) == key && lowerASCIIString(addr) != folded {
+			t.Fatalf("AddressKey(%q) = AddressKey(%q): Unicode case folding", addr, folded)
+		}
+	})
+}
+
+// upperASCII upper-cases the ASCII letters of s and leaves every other byte
+// alone, invalid UTF-8 included.
+func upperASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'a' && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
+}
+
+// isASCII reports whether s holds only ASCII bytes.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}

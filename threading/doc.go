@@ -5,6 +5,8 @@
 // the HMAC-signed Message-IDs of the mails postdesk sends, extracts msg-ids
 // from In-Reply-To and References headers, cuts quoted history and
 // signatures from replies, and holds the one rule for which addresses
-// postdesk will mail (CheckAddress), shared by the desk and mailout. It has no state beyond what its constructors
-// are given and imports the standard library only.
+// postdesk will mail (CheckAddress), shared by the desk and mailout, and the
+// one identity key by which addresses are compared (AddressKey). It has no
+// state beyond what its constructors are given and imports the standard
+// library only.
 package threading
