@@ -125,6 +125,7 @@ func deskOptions(cfg *Config) (desk.Options, error) {
 			o.OwnAddresses = append(o.OwnAddresses, m.Username)
 		}
 	}
+	agentOptions(cfg, &o)
 	for name, p := range cfg.Plans {
 		o.Plans[name] = desk.Plan{MaxSeverity: p.MaxSeverity, Technical: p.Technical, Contacts: p.Contacts,
 			BusinessHours: p.Hours == "business", CriticalTarget: p.CriticalTarget.Duration}
@@ -139,6 +140,27 @@ func deskOptions(cfg *Config) (desk.Options, error) {
 		o.Customers = append(o.Customers, dc)
 	}
 	return o, nil
+}
+
+// agentOptions sets the desk's name, comment address and the settings of
+// [[agent]] and [[mailbox]] agents (DESIGN §9).
+func agentOptions(cfg *Config, o *desk.Options) {
+	o.Name = cfg.Desk.Name
+	o.CommentAddress = cfg.Desk.commentAddress()
+	if o.CommentAddress != "" { // one of ours: it never becomes a contact
+		o.OwnAddresses = append(o.OwnAddresses, o.CommentAddress)
+	}
+	for _, a := range cfg.Agents {
+		o.AgentSettings = append(o.AgentSettings, desk.Agent{Address: a.Address, Name: a.Name, Notify: a.Notify})
+	}
+	for _, m := range cfg.Mailboxes {
+		if len(m.Agents) > 0 {
+			if o.MailboxAgents == nil {
+				o.MailboxAgents = map[string][]string{}
+			}
+			o.MailboxAgents[m.Name] = slices.Clone(m.Agents)
+		}
+	}
 }
 
 // orNever maps a configured day count where 0 means "never" to the desk's

@@ -30,6 +30,7 @@ var exampleConfig []byte
 // apply; other packages never see it, they get options structs built from it.
 type Config struct {
 	Desk          DeskConfig            `toml:"desk"`
+	Agents        []AgentConfig         `toml:"agent"`
 	Limits        LimitsConfig          `toml:"limits"`
 	Mailboxes     []MailboxConfig       `toml:"mailbox"`
 	SMTP          SMTPConfig            `toml:"smtp"`
@@ -51,10 +52,19 @@ type DeskConfig struct {
 	DefaultLanguage string   `toml:"default_language"`
 	Timezone        string   `toml:"timezone"`
 	DefaultPlan     string   `toml:"default_plan"`
-	ReopenDays      int      `toml:"reopen_days"`    // 0: a reply never reopens
-	AutocloseDays   int      `toml:"autoclose_days"` // 0: pending cases never auto-close
-	SecretFile      string   `toml:"secret_file"`    // HMAC key, created if absent
-	AuthservID      string   `toml:"authserv_id"`    // trusted Authentication-Results id; "" = none
+	ReopenDays      int      `toml:"reopen_days"`     // 0: a reply never reopens
+	AutocloseDays   int      `toml:"autoclose_days"`  // 0: pending cases never auto-close
+	SecretFile      string   `toml:"secret_file"`     // HMAC key, created if absent
+	AuthservID      string   `toml:"authserv_id"`     // trusted Authentication-Results id; "" = none
+	CommentAddress  string   `toml:"comment_address"` // agents' internal replies; "" = Address with +comment
+}
+
+// AgentConfig is one [[agent]]: the optional settings of an address in
+// desk.agents (DESIGN §9). An agent without a table gets the defaults.
+type AgentConfig struct {
+	Address string `toml:"address"` // one of desk.agents
+	Name    string `toml:"name"`    // shown to customers on this agent's answers
+	Notify  string `toml:"notify"`  // "all" (default), "assigned" or "none"
 }
 
 // LimitsConfig is the [limits] table: attachment, size and rate limits.
@@ -83,6 +93,7 @@ type MailboxConfig struct {
 	Quarantine         string   `toml:"quarantine"`
 	CaseType           string   `toml:"case_type"`
 	PollInterval       Duration `toml:"poll_interval"`
+	Agents             []string `toml:"agents"` // whose cases this mailbox's are; empty: every agent
 }
 
 // SMTPConfig is the [smtp] table: where outgoing mail is submitted. With no
@@ -310,6 +321,7 @@ func ParseConfig(data []byte) (*Config, error) {
 		return nil, decodeError(err)
 	}
 	c.fillMailboxDefaults()
+	c.fillAgentDefaults()
 	return c, nil
 }
 
@@ -359,6 +371,33 @@ func (c *Config) fillMailboxDefaults() {
 	}
 }
 
+// fillAgentDefaults gives desk.comment_address and empty [[agent]] fields
+// their defaults, which depend on other keys or, for array-of-tables
+// elements, are not taken from DefaultConfig. Without a valid desk address
+// the comment address stays empty (Validate reports the desk address).
+func (c *Config) fillAgentDefaults() {
+	if checkAddrSpec(c.Desk.Address) == nil {
+		setDefault(&c.Desk.CommentAddress, c.Desk.commentAddress())
+	}
+	for i := range c.Agents {
+		setDefault(&c.Agents[i].Notify, desk.NotifyAll)
+	}
+}
+
+// commentAddress is desk.comment_address, or by default the desk address
+// with "+comment" before its '@' (support+comment@example.com), which
+// reaches the same mailbox on servers with plus-addressing.
+func (d DeskConfig) commentAddress() string {
+	if d.CommentAddress != "" {
+		return d.CommentAddress
+	}
+	i := strings.LastIndexByte(d.Address, '@')
+	if i < 0 {
+		return ""
+	}
+	return d.Address[:i] + "+comment" + d.Address[i:]
+}
+
 // setDefault sets *s to def when it is empty.
 func setDefault(s *string, def string) {
 	if *s == "" {
@@ -372,8 +411,10 @@ func (c *Config) Redacted() *Config {
 	r := *c
 	r.Desk.Agents = slices.Clone(c.Desk.Agents)
 	r.Desk.Notify = slices.Clone(c.Desk.Notify)
+	r.Agents = slices.Clone(c.Agents)
 	r.Mailboxes = slices.Clone(c.Mailboxes)
 	for i := range r.Mailboxes {
+		r.Mailboxes[i].Agents = slices.Clone(c.Mailboxes[i].Agents)
 		redact(&r.Mailboxes[i].Password)
 	}
 	redact(&r.SMTP.Password)

@@ -152,6 +152,9 @@ func TestExampleConfig(t *testing.T) {
 			{"desk.reopen_days", c.Desk.ReopenDays, def.Desk.ReopenDays},
 			{"desk.autoclose_days", c.Desk.AutocloseDays, def.Desk.AutocloseDays},
 			{"desk.secret_file", c.Desk.SecretFile, def.Desk.SecretFile},
+			{"desk.comment_address", c.Desk.CommentAddress, "support+comment@example.com"}, // address + "+comment"
+			{"agent.notify", c.Agents[0].Notify, "all"},
+			{"mailbox.agents", len(c.Mailboxes[0].Agents), 0},
 		} {
 			if !reflect.DeepEqual(f.got, f.want) {
 				t.Errorf("example %s = %v, default is %v", f.name, f.got, f.want)
@@ -404,9 +407,79 @@ case_type = "account-billing"
 	want := MailboxConfig{Name: "billing", Host: "imap.example.com", Port: 143, TLS: "implicit",
 		Username: "billing@example.com", Password: "pw", Folder: "INBOX", Processed: "Processed",
 		Quarantine: "Quarantine", CaseType: "account-billing", PollInterval: Duration{time.Minute}}
-	if len(c.Mailboxes) != 1 || c.Mailboxes[0] != want {
+	if len(c.Mailboxes) != 1 || !reflect.DeepEqual(c.Mailboxes[0], want) {
 		t.Errorf("mailboxes = %+v, want [%+v]", c.Mailboxes, want)
 	}
+}
+
+func TestConfigAgentDefaults(t *testing.T) {
+	tests := []struct {
+		name    string
+		doc     string
+		comment string
+		agents  []AgentConfig
+	}{
+		{
+			name:    "comment address from the desk address",
+			doc:     "[desk]\naddress = \"help@example.com\"\n",
+			comment: "help+comment@example.com",
+		},
+		{
+			name:    "comment address as written",
+			doc:     "[desk]\naddress = \"help@example.com\"\ncomment_address = \"notes@example.com\"\n",
+			comment: "notes@example.com",
+		},
+		{
+			name:    "no comment address without a valid desk address",
+			doc:     "[desk]\naddress = \"Help <help@example.com>\"\n",
+			comment: "",
+		},
+		{
+			name:    "agent notify defaults to all",
+			doc:     "[desk]\naddress = \"help@example.com\"\nagents = [\"lee@example.com\"]\n[[agent]]\naddress = \"lee@example.com\"\n",
+			comment: "help+comment@example.com",
+			agents:  []AgentConfig{{Address: "lee@example.com", Notify: "all"}},
+		},
+		{
+			name:    "agent settings as written",
+			doc:     "[desk]\naddress = \"help@example.com\"\n[[agent]]\naddress = \"lee@example.com\"\nname = \"Lee Chen\"\nnotify = \"none\"\n",
+			comment: "help+comment@example.com",
+			agents:  []AgentConfig{{Address: "lee@example.com", Name: "Lee Chen", Notify: "none"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := ParseConfig([]byte(tt.doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Desk.CommentAddress != tt.comment {
+				t.Errorf("desk.comment_address = %q, want %q", c.Desk.CommentAddress, tt.comment)
+			}
+			if !reflect.DeepEqual(c.Agents, tt.agents) {
+				t.Errorf("agents = %+v, want %+v", c.Agents, tt.agents)
+			}
+		})
+	}
+	t.Run("mailbox agents default to none listed", func(t *testing.T) {
+		c, err := ParseConfig([]byte("[[mailbox]]\nname = \"a\"\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Mailboxes[0].Agents != nil {
+			t.Errorf("mailbox agents = %q, want none (every agent)", c.Mailboxes[0].Agents)
+		}
+	})
+	t.Run("no desk address leaves the comment address to Validate", func(t *testing.T) {
+		c, err := ParseConfig([]byte("[desk]\nname = \"Help\"\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		errs := configErrors(t, c.Validate())
+		if len(errs) != 1 || errs[0].Key != "desk.address" {
+			t.Errorf("Validate = %v, want only desk.address", errs)
+		}
+	})
 }
 
 func TestDuration(t *testing.T) {
@@ -477,10 +550,15 @@ func TestRedacted(t *testing.T) {
 		t.Errorf("redacted TOML shows a password:\n%s", out)
 	}
 
+	c.Mailboxes[0].Agents = []string{"agent@example.com"}
+	r = c.Redacted()
 	r.Plans["basic"] = PlanConfig{}
 	r.Desk.Agents[0] = "x@example.com"
 	r.Customers[0].Plan = "basic"
-	if c.Plans["basic"].MaxSeverity == "" || c.Desk.Agents[0] == "x@example.com" || c.Customers[0].Plan == "basic" {
+	r.Agents[0].Name = "X"
+	r.Mailboxes[0].Agents[0] = "x@example.com"
+	if c.Plans["basic"].MaxSeverity == "" || c.Desk.Agents[0] == "x@example.com" || c.Customers[0].Plan == "basic" ||
+		c.Agents[0].Name == "X" || c.Mailboxes[0].Agents[0] == "x@example.com" {
 		t.Error("Redacted copy shares maps or slices with the original")
 	}
 

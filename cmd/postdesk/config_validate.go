@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/postdesk/postdesk/desk"
 )
 
 // problems collects validation errors.
@@ -71,6 +73,7 @@ func checkAddrSpec(s string) error {
 func (c *Config) Validate() error {
 	p := &problems{}
 	c.validateDesk(p)
+	c.validateAgents(p)
 	c.validateLimits(p)
 	for i := range c.Mailboxes {
 		c.validateMailbox(p, i)
@@ -125,10 +128,20 @@ func (c *Config) validateDesk(p *problems) {
 	if d.SecretFile == "" {
 		p.add("desk.secret_file", "must name the file holding the HMAC key")
 	}
+	comment := d.commentAddress()
 	for i, a := range d.Agents {
 		p.address(fmt.Sprintf("desk.agents[%d]", i), a)
 		if strings.EqualFold(a, d.Address) {
 			p.add(fmt.Sprintf("desk.agents[%d]", i), "%q is the desk's own address", a)
+		} else if sameAddress(a, comment) {
+			p.add(fmt.Sprintf("desk.agents[%d]", i), "%q is the desk's comment address", a)
+		}
+	}
+	// The default from a bad desk.address is not reported a second time.
+	if d.CommentAddress != "" || checkAddrSpec(d.Address) == nil {
+		p.address("desk.comment_address", comment)
+		if sameAddress(comment, d.Address) {
+			p.add("desk.comment_address", "%q is desk.address; internal replies need an address of their own", comment)
 		}
 	}
 	for i, a := range d.Notify {
@@ -145,6 +158,63 @@ func (c *Config) validateDesk(p *problems) {
 	if d.AutocloseDays < 0 {
 		p.add("desk.autoclose_days", "must be 0 or more, not %d", d.AutocloseDays)
 	}
+}
+
+// validateAgents checks each [[agent]] and the agents of each [[mailbox]]:
+// every address must be one of desk.agents, with at most one [[agent]] each.
+func (c *Config) validateAgents(p *problems) {
+	for i, a := range c.Agents {
+		key := fmt.Sprintf("agent[%d]", i)
+		switch {
+		case checkAddrSpec(a.Address) != nil:
+			p.address(key+".address", a.Address)
+		case !c.isAgent(a.Address):
+			p.add(key+".address", "%q is not listed in desk.agents", a.Address)
+		case slices.ContainsFunc(c.Agents[:i], func(o AgentConfig) bool { return sameAddress(o.Address, a.Address) }):
+			p.add(key+".address", "%q already has an earlier [[agent]]", a.Address)
+		}
+		if strings.ContainsFunc(a.Name, unicode.IsControl) {
+			p.add(key+".name", "%q must be one line without control characters", a.Name)
+		}
+		if a.Notify != "" { // "" is the default, "all"
+			p.oneOf(key+".notify", a.Notify, desk.NotifyValues())
+		}
+	}
+	for i, m := range c.Mailboxes {
+		for j, a := range m.Agents {
+			if !c.isAgent(a) {
+				p.add(fmt.Sprintf("mailbox[%d].agents[%d]", i, j), "%q is not listed in desk.agents", a)
+			}
+		}
+	}
+}
+
+// isAgent reports whether addr is one of desk.agents.
+func (c *Config) isAgent(addr string) bool {
+	return slices.ContainsFunc(c.Desk.Agents, func(a string) bool { return sameAddress(a, addr) })
+}
+
+// sameAddress compares two addresses ignoring the case of ASCII letters
+// only: Unicode case folding would make look-alikes one address (the Kelvin
+// sign "K" folds to "k").
+func sameAddress(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range len(a) {
+		if lowerASCII(a[i]) != lowerASCII(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// lowerASCII lowers an ASCII capital letter and leaves every other byte.
+func lowerASCII(b byte) byte {
+	if 'A' <= b && b <= 'Z' {
+		return b + 'a' - 'A'
+	}
+	return b
 }
 
 // validateLimits checks [limits].

@@ -17,7 +17,7 @@ func TestValidate(t *testing.T) {
 		{"desk address with display name", func(c *Config) { c.Desk.Address = "Support <support@example.com>" }, "desk.address", "bare e-mail address"},
 		{"desk address without domain", func(c *Config) { c.Desk.Address = "support" }, "desk.address", "bare e-mail address"},
 		{"agent not an address", func(c *Config) { c.Desk.Agents = []string{"agent@example.com", "bob"} }, "desk.agents[1]", `"bob"`},
-		{"agent is the desk itself", func(c *Config) { c.Desk.Agents = []string{"Support@Example.com"} }, "desk.agents[0]", "desk's own address"},
+		{"agent is the desk itself", func(c *Config) { c.Desk.Agents = append(c.Desk.Agents, "Support@Example.com") }, "desk.agents[1]", "desk's own address"},
 		{"notify not an address", func(c *Config) { c.Desk.Notify = []string{"on call@example.com"} }, "desk.notify[0]", "bare e-mail address"},
 		{"name with a line break", func(c *Config) { c.Desk.Name = "Support\r\nBcc: x@evil.example" }, "desk.name", "control characters"},
 		{"tag with a space", func(c *Config) { c.Desk.Tag = "Case No" }, "desk.tag", "one word"},
@@ -31,6 +31,28 @@ func TestValidate(t *testing.T) {
 		{"unknown default plan", func(c *Config) { c.Desk.DefaultPlan = "gold" }, "desk.default_plan", `unknown plan "gold"`},
 		{"negative reopen days", func(c *Config) { c.Desk.ReopenDays = -1 }, "desk.reopen_days", "0 or more"},
 		{"negative autoclose days", func(c *Config) { c.Desk.AutocloseDays = -1 }, "desk.autoclose_days", "0 or more"},
+		{"comment address not an address", func(c *Config) { c.Desk.CommentAddress = "comments" }, "desk.comment_address", "bare e-mail address"},
+		{"comment address is the desk address", func(c *Config) { c.Desk.CommentAddress = "SUPPORT@example.com" }, "desk.comment_address", "is desk.address"},
+		{"agent is the comment address", func(c *Config) {
+			c.Desk.Agents = append(c.Desk.Agents, "Support+Comment@example.com")
+		}, "desk.agents[1]", "comment address"},
+		{"agent is the default comment address", func(c *Config) {
+			c.Desk.CommentAddress, c.Desk.Agents = "", append(c.Desk.Agents, "support+comment@example.com")
+		}, "desk.agents[1]", "comment address"},
+
+		{"agent table for an address not in desk.agents", func(c *Config) { c.Agents[0].Address = "lee@example.com" }, "agent[0].address", "not listed in desk.agents"},
+		{"agent table address not an address", func(c *Config) { c.Agents[0].Address = "lee" }, "agent[0].address", "bare e-mail address"},
+		{"agent table address missing", func(c *Config) { c.Agents[0].Address = "" }, "agent[0].address", "bare e-mail address"},
+		{"agent table twice for one agent", func(c *Config) {
+			c.Agents = append(c.Agents, AgentConfig{Address: "AGENT@example.com", Notify: "none"})
+		}, "agent[1].address", "earlier [[agent]]"},
+		{"agent table for a Unicode look-alike", func(c *Config) {
+			c.Desk.Agents = append(c.Desk.Agents, "kim@example.com")
+			c.Agents = append(c.Agents, AgentConfig{Address: "\u212aim@example.com", Notify: "all"}) // KELVIN SIGN
+		}, "agent[1].address", "not listed in desk.agents"},
+		{"agent name with a line break", func(c *Config) { c.Agents[0].Name = "Lee\r\nBcc: x@evil.example" }, "agent[0].name", "one line"},
+		{"agent notify unknown", func(c *Config) { c.Agents[0].Notify = "mine" }, "agent[0].notify", `"mine" is not one of all, assigned, none`},
+		{"agent notify in capitals", func(c *Config) { c.Agents[0].Notify = "All" }, "agent[0].notify", "is not one of"},
 
 		{"no attachments allowed", func(c *Config) { c.Limits.AttachmentsPerMessage = 0 }, "limits.attachments_per_message", "positive"},
 		{"negative message size", func(c *Config) { c.Limits.MessageBytes = -1 }, "limits.message_bytes", "positive"},
@@ -50,6 +72,9 @@ func TestValidate(t *testing.T) {
 		{"mailbox with two credentials", func(c *Config) { c.Mailboxes[0].Password = "pw" }, "mailbox[0].password", "(2 set)"},
 		{"mailbox processed into itself", func(c *Config) { c.Mailboxes[0].Processed = "INBOX" }, "mailbox[0].folder", "processed or quarantine"},
 		{"mailbox case type unknown", func(c *Config) { c.Mailboxes[0].CaseType = "billing" }, "mailbox[0].case_type", "technical, account-billing, service-limit"},
+		{"mailbox agent not in desk.agents", func(c *Config) {
+			c.Mailboxes[0].Agents = []string{"agent@example.com", "lee@example.com"}
+		}, "mailbox[0].agents[1]", "not listed in desk.agents"},
 		{"mailbox polls too often", func(c *Config) { c.Mailboxes[0].PollInterval = Duration{500 * time.Millisecond} }, "mailbox[0].poll_interval", "shorter than 1s"},
 
 		{"smtp port missing", func(c *Config) { c.SMTP.Port = 0 }, "smtp.port", "1 to 65535"},
@@ -122,6 +147,17 @@ func TestValidate(t *testing.T) {
 			"no http listener":                func(c *Config) { c.HTTP.Listen = "" },
 			"business hours to midnight":      func(c *Config) { c.BusinessHours.End = "24:00" },
 			"reopen and autoclose turned off": func(c *Config) { c.Desk.ReopenDays, c.Desk.AutocloseDays = 0, 0 },
+			"comment address an alias":        func(c *Config) { c.Desk.CommentAddress = "notes@example.com" },
+			"comment address by default":      func(c *Config) { c.Desk.CommentAddress = "" },
+			"no agent tables":                 func(c *Config) { c.Agents = nil },
+			"agent table in other capitals":   func(c *Config) { c.Agents[0].Address = "Agent@EXAMPLE.com" },
+			"agent table without name":        func(c *Config) { c.Agents[0].Name = "" },
+			"agent notified when assigned":    func(c *Config) { c.Agents[0].Notify = "assigned" },
+			"agent never notified":            func(c *Config) { c.Agents[0].Notify = "none" },
+			"agent name in Japanese":          func(c *Config) { c.Agents[0].Name = "山田 花子" },
+			"mailbox agents in other capitals": func(c *Config) {
+				c.Mailboxes[0].Agents = []string{"AGENT@example.com"}
+			},
 		} {
 			c := exampleForTest(t)
 			change(c)
