@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -101,7 +102,7 @@ func writeJSON(w io.Writer, v any) error {
 // caseCmd runs `postdesk case ...`.
 func (c *cli) caseCmd(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: case needs list, show, reply, note, close or set", errUsage)
+		return fmt.Errorf("%w: case needs list, show, reply, note, close, set, take or release", errUsage)
 	}
 	sub, args := args[0], args[1:]
 	fs := newFlags("case " + sub)
@@ -149,6 +150,29 @@ func (c *cli) caseCmd(ctx context.Context, args []string) error {
 			return fmt.Errorf("%w: case set N key=value", errUsage)
 		}
 		run = func(a *app) error { return a.desk.Set(ctx, caseArg(fs), key, value, *from) }
+	case "take":
+		from := fs.String("from", "", "agent address")
+		if err := parseFlags(fs, args, 1); err != nil {
+			return err
+		}
+		if *from == "" {
+			return fmt.Errorf("%w: case take needs -from ADDR", errUsage)
+		}
+		run = func(a *app) error { return takeError(a.desk.Take(ctx, caseArg(fs), *from)) }
+	case "release":
+		contact := fs.Bool("contact", false, "also make the sender a contact")
+		from := fs.String("from", "", "agent address; empty: the operator")
+		if err := parseFlags(fs, args, 2); err != nil {
+			return err
+		}
+		msg, err := strconv.ParseInt(fs.Arg(1), 10, 64)
+		if err != nil || msg <= 0 {
+			return fmt.Errorf("%w: %q is not a message id (the id of a held message in case show -json)", errUsage, fs.Arg(1))
+		}
+		run = func(a *app) error {
+			n := caseArg(fs)
+			return releaseError(a.desk.Release(ctx, n, msg, *contact, *from), n, msg)
+		}
 	default:
 		return fmt.Errorf("%w: unknown case command %q", errUsage, sub)
 	}
@@ -158,6 +182,28 @@ func (c *cli) caseCmd(ctx context.Context, args []string) error {
 		}
 	}
 	return withApp(ctx, load, appOptions{}, run)
+}
+
+// takeError explains an error of desk.Take to the operator.
+func takeError(err error) error {
+	if errors.Is(err, desk.ErrNotAgent) {
+		return fmt.Errorf("%w (agents are listed in desk.agents)", err)
+	}
+	return err
+}
+
+// releaseError explains an error of desk.Release to the operator. With
+// ErrLimit the message was released but its sender is not a contact.
+func releaseError(err error, n, msg int64) error {
+	switch {
+	case errors.Is(err, desk.ErrLimit):
+		return fmt.Errorf("case %d: message %d released, but its sender was not added as a contact: %w", n, msg, err)
+	case errors.Is(err, desk.ErrBadValue):
+		return fmt.Errorf("%w (release takes the id of a held message, as in \"postdesk case show %d -json\")", err, n)
+	case errors.Is(err, desk.ErrNotAgent):
+		return fmt.Errorf("%w (agents are listed in desk.agents; leave out -from to release as the operator)", err)
+	}
+	return err
 }
 
 func caseArg(fs interface{ Arg(int) string }) int64 {

@@ -34,6 +34,8 @@ const usage = `usage:
   postdesk case note  N -from ADDR [-file F|-]
   postdesk case close N [-from ADDR] [-resolution TEXT]
   postdesk case set   N severity=S | status=S | assignee=ADDR
+  postdesk case take  N -from ADDR
+  postdesk case release N MESSAGE_ID [-contact] [-from ADDR]
   postdesk outbox list [-json] | postdesk outbox flush
   postdesk config check [-config FILE] | postdesk config example
 Every command but demo and config example takes -config FILE (default ./postdesk.toml).
