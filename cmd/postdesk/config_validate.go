@@ -13,6 +13,7 @@ import (
 	"unicode"
 
 	"github.com/postdesk/postdesk/desk"
+	"github.com/postdesk/postdesk/threading"
 )
 
 // problems collects validation errors.
@@ -194,28 +195,10 @@ func (c *Config) isAgent(addr string) bool {
 	return slices.ContainsFunc(c.Desk.Agents, func(a string) bool { return sameAddress(a, addr) })
 }
 
-// sameAddress compares two addresses ignoring the case of ASCII letters
-// only: Unicode case folding would make look-alikes one address (the Kelvin
-// sign "K" folds to "k").
-func sameAddress(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range len(a) {
-		if lowerASCII(a[i]) != lowerASCII(b[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-// lowerASCII lowers an ASCII capital letter and leaves every other byte.
-func lowerASCII(b byte) byte {
-	if 'A' <= b && b <= 'Z' {
-		return b + 'a' - 'A'
-	}
-	return b
-}
+// sameAddress reports whether a and b are one address by the desk's one
+// rule, threading.AddressKey: ASCII letters compared without case, no
+// Unicode folding (the Kelvin sign "K" is not "k").
+func sameAddress(a, b string) bool { return threading.AddressKey(a) == threading.AddressKey(b) }
 
 // validateLimits checks [limits].
 func (c *Config) validateLimits(p *problems) {
