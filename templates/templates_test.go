@@ -10,6 +10,8 @@ import (
 	"time"
 )
 
+// kinds are the mails to customers and the support team's alerts; the
+// mails to agents (notices and transcripts) are tested in agents_test.go.
 var kinds = []string{"confirmation", "reply", "status", "closed", "refusal", "alert"}
 
 // testView is a filled View whose free text is neither English, French nor
@@ -47,7 +49,7 @@ func TestEveryKindRendersInEveryLanguage(t *testing.T) {
 	if got := Languages(); !slices.Equal(got, []string{"en", "fr", "ja"}) {
 		t.Fatalf("Languages() = %v", got)
 	}
-	if got := s.Kinds(); !slices.Equal(got, []string{"alert", "closed", "confirmation", "refusal", "reply", "status"}) {
+	if got := s.Kinds(); !slices.Equal(got, []string{"alert", "closed", "confirmation", "notice", "refusal", "reply", "status", "transcript"}) {
 		t.Fatalf("Kinds() = %v", got)
 	}
 	for _, lang := range Languages() {

@@ -1,6 +1,9 @@
 package templates
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // View is the data every template receives. Its fields mirror those of
 // store.Notice (the mail's parameters, fixed when it was queued) plus what the
@@ -40,6 +43,44 @@ type View struct {
 	// SurveyLinks is optional: when set, one signed link per rating, the
 	// link for 1 (poor) first and for 5 (excellent) last.
 	SurveyLinks []string
+
+	// What only mail to agents carries (notices and transcripts), and the
+	// agent's name on their answers.
+
+	// FromName is the name of who wrote the reported message (a notice) or
+	// of the answering agent (a reply); "" when unknown. The desk may set it
+	// to the sender's address when the mail had no name.
+	FromName string
+	// ReplyTo is where replies go; "" means DeskAddress. Notices whose
+	// replies go elsewhere (the comment address) say replies are internal.
+	ReplyTo string
+	// RequesterName is the requester's display name; "" when unknown.
+	RequesterName string
+	Contacts      []string  // the case's contacts, addresses
+	Assignee      string    // the agent the case is assigned to; "" = nobody
+	At            time.Time // when the reported event happened: "due" counts from it
+	Related       int64     // the case a new case follows; 0 = none
+	Rating        int       // a poor survey answer (1 or 2 of 5)
+	// Commands are the command lines of an agent's mail and what became of
+	// each (transcripts).
+	Commands []Command
+}
+
+// Internal reports whether replies to this mail go to an address other
+// than the desk's (the comment address), where they become internal notes.
+func (v View) Internal() bool {
+	return v.ReplyTo != "" && !strings.EqualFold(v.ReplyTo, v.DeskAddress)
+}
+
+// Command is one command line of an agent's mail and its result.
+type Command struct {
+	Line string // the command as written, e.g. "#severity high"
+	// Code is what became of it: done, unknown, not-allowed, bad-value,
+	// too-many, not-run, no-held, limit (the store.Result* values).
+	Code string
+	// Arg is what the result names: a value (done), why in English
+	// (not-allowed), the choices (bad-value), a limit (too-many, limit).
+	Arg string
 }
 
 // Refusal is an address that was not added to a case, and why.
@@ -89,6 +130,15 @@ func sampleView() View {
 			"https://support.example.com/survey/t1?r=1", "https://support.example.com/survey/t1?r=2",
 			"https://support.example.com/survey/t1?r=3", "https://support.example.com/survey/t1?r=4",
 			"https://support.example.com/survey/t1?r=5",
+		},
+		FromName: "Alice Martin", ReplyTo: "support+comment@example.com", RequesterName: "Alice Martin",
+		Contacts: []string{"bob@acme.example"}, Assignee: "lee@support.example",
+		At: time.Date(2026, 11, 21, 9, 12, 0, 0, time.UTC), Related: 1017, Rating: 2,
+		Commands: []Command{
+			{Line: "#severity urgent", Code: "done", Arg: "urgent"},
+			{Line: "#frobnicate", Code: "unknown"},
+			{Line: "#severity asap", Code: "bad-value", Arg: "low, normal, high, urgent, critical"},
+			{Line: "#release contact", Code: "limit", Arg: "5"},
 		},
 	}
 }
