@@ -72,3 +72,14 @@ func BenchmarkIDsNew(b *testing.B) {
 		g.New(1042)
 	}
 }
+
+func BenchmarkIDsSentTo(b *testing.B) {
+	g := newTestIDs(b)
+	id := "<" + g.NewFor(1042, 31, "lee@example.com") + ">"
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, ok := g.SentTo(id, "Lee@Example.com"); !ok {
+			b.Fatal("SentTo failed")
+		}
+	}
+}

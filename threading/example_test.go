@@ -42,3 +42,20 @@ func ExampleStripQuoted() {
 	fmt.Printf("%q\n", threading.StripQuoted(reply))
 	// Output: "Thanks, it works again."
 }
+
+func ExampleIDs_SentTo() {
+	ids, err := threading.NewIDs([]byte("a secret of at least 16 bytes"), "desk.example", nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// The notice about message 31 of case 1042 sent to Lee.
+	id := ids.NewFor(1042, 31, "lee@example.com")
+	fmt.Println(ids.SentTo(id, "Lee@Example.com"))
+	fmt.Println(ids.SentTo(id, "kim@example.com"))
+	fmt.Println(ids.Case(id))
+	// Output:
+	// 1042 31 true
+	// 0 0 false
+	// 1042 true
+}

@@ -97,34 +97,64 @@ func FuzzStripQuoted(f *testing.F) {
 	})
 }
 
+// FuzzIDsCase: Case and SentTo accept nothing they did not make, New and
+// NewFor ids round trip, and changing any byte of their local part makes
+// them fail.
 func FuzzIDsCase(f *testing.F) {
 	g, err := NewIDs(testKey, "desk.example", nil)
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Add("pd.1042.0001020304050607.5p3oogro6id6woyiglxq@desk.example", int64(1042), uint(3), byte('x'))
-	f.Add("<pd.7.08090a0b0c0d0e0f.cxg2ih4ousp7xcbqpxha@DESK.example>", int64(7), uint(0), byte('.'))
-	f.Add("garbage", int64(-1), uint(100), byte(0))
-	f.Add("pd.0.0.0@desk.example", int64(9223372036854775807), uint(20), byte('@'))
-	f.Fuzz(func(t *testing.T, msgid string, n int64, pos uint, b byte) {
-		if got, ok := g.Case(msgid); ok != (got > 0) {
+	f.Add("pd.1042.0001020304050607.5p3oogro6id6woyiglxq@desk.example", int64(1042), int64(5), "lee@example.com", uint(3), byte('x'))
+	f.Add("<pd.7.08090a0b0c0d0e0f.cxg2ih4ousp7xcbqpxha@DESK.example>", int64(7), int64(0), "<Lee@Example.COM>", uint(0), byte('.'))
+	f.Add("pd.7.0001020304050607.qucbuxp7x54rxkqips5a.42.jgmswilokmftdmj5fgoa@desk.example", int64(7), int64(42), "lee@example.com", uint(60), byte('a'))
+	f.Add("garbage", int64(-1), int64(-1), "", uint(100), byte(0))
+	f.Add("pd.0.0.0@desk.example", int64(9223372036854775807), int64(9223372036854775807), "\u212aim@x", uint(20), byte('@'))
+	f.Fuzz(func(t *testing.T, msgid string, n, msg int64, recipient string, pos uint, b byte) {
+		got, ok := g.Case(msgid)
+		if ok != (got > 0) {
 			t.Fatalf("Case(%q) = %d, %v", msgid, got, ok)
+		}
+		if sn, smsg, sok := g.SentTo(msgid, recipient); sok && (sn != got || !ok || smsg < 0) {
+			t.Fatalf("SentTo(%q, %q) = %d, %d, true but Case = %d, %v", msgid, recipient, sn, smsg, got, ok)
 		}
 		if n <= 0 {
 			return
 		}
-		id := g.New(n)
+		checkChanged(t, g.New(n), n, pos, b, g.Ours)
+		id := g.NewFor(n, msg, recipient)
 		if got, ok := g.Case(id); !ok || got != n {
-			t.Fatalf("Case(New(%d) = %q) = %d, %v", n, id, got, ok)
+			t.Fatalf("Case(NewFor(%d, %d, %q) = %q) = %d, %v", n, msg, recipient, id, got, ok)
 		}
-		local := strings.LastIndexByte(id, '@')
-		i := int(pos % uint(local))
-		if id[i] == b {
+		if AddressKey(recipient) == "" {
 			return
 		}
-		changed := id[:i] + string([]byte{b}) + id[i+1:]
-		if g.Ours(changed) {
-			t.Fatalf("%q verifies after changing byte %d of %q", changed, i, id)
+		if sn, smsg, sok := g.SentTo(id, upperASCII(recipient)); !sok || sn != n || smsg != max(msg, 0) {
+			t.Fatalf("SentTo(NewFor(%d, %d, %q) = %q, %q) = %d, %d, %v", n, msg, recipient, id, upperASCII(recipient), sn, smsg, sok)
 		}
+		if other := recipient + string([]byte{b}); AddressKey(other) != AddressKey(recipient) {
+			if _, _, sok := g.SentTo(id, other); sok {
+				t.Fatalf("SentTo(%q, %q) accepted an id made for %q", id, other, recipient)
+			}
+		}
+		checkChanged(t, id, n, pos, b, func(changed string) bool {
+			_, _, ok := g.SentTo(changed, recipient)
+			return ok
+		})
 	})
+}
+
+// checkChanged fails t if valid still accepts id after byte pos (modulo the
+// length of the local part) is changed to b.
+func checkChanged(t *testing.T, id string, n int64, pos uint, b byte, valid func(string) bool) {
+	t.Helper()
+	local := strings.LastIndexByte(id, '@')
+	i := int(pos % uint(local))
+	if id[i] == b {
+		return
+	}
+	changed := id[:i] + string([]byte{b}) + id[i+1:]
+	if valid(changed) {
+		t.Fatalf("%q verifies after changing byte %d of %q (case %d)", changed, i, id, n)
+	}
 }
