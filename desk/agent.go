@@ -25,16 +25,14 @@ func (d *Desk) AgentReply(ctx context.Context, n int64, agent, text string, file
 	})
 }
 
-// Note records an internal note on case n; nobody is mailed.
+// Note records an internal note on case n: no customer is mailed; the
+// other agents of the case get a notice.
 func (d *Desk) Note(ctx context.Context, n int64, agent, text string) error {
 	if !d.IsAgent(agent) {
 		return fmt.Errorf("note on case %d as %s: %w", n, agent, ErrNotAgent)
 	}
 	return d.onCase(ctx, n, func(tx *store.Tx, c *store.Case, now time.Time) error {
-		if err := tx.InsertMessage(d.agentMessage(c.ID, "note", agent, text, now)); err != nil {
-			return err
-		}
-		return tx.AddEvent(c.ID, now, "note", "by "+agent)
+		return d.keepNote(tx, c, d.agentMessage(c.ID, "note", agent, text, now), agent, true, now)
 	})
 }
 
@@ -127,7 +125,7 @@ func (d *Desk) setField(tx *store.Tx, c *store.Case, key, value, by string, now 
 		}
 		return tx.UpdateCase(c)
 	case "assignee":
-		a := strings.ToLower(value)
+		a := addrKey(value)
 		if a != "" && !validAddress(a) {
 			return fmt.Errorf("set assignee of case %d: %w: %q is not an address", c.ID, ErrBadValue, value)
 		}
@@ -190,6 +188,6 @@ func (d *Desk) onCase(ctx context.Context, n int64, fn func(*store.Tx, *store.Ca
 // command line.
 func (d *Desk) agentMessage(caseID int64, kind, agent, text string, now time.Time) *store.Message {
 	text = strings.ReplaceAll(text, "\r\n", "\n")
-	return &store.Message{CaseID: caseID, Direction: "out", Kind: kind, From: strings.ToLower(agent),
+	return &store.Message{CaseID: caseID, Direction: "out", Kind: kind, From: addrKey(agent),
 		Text: text, NewText: text, Date: now, CreatedAt: now}
 }

@@ -3,6 +3,7 @@ package desk
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // command is one "#name argument" line at the top of a participant's new
@@ -17,8 +18,50 @@ type command struct {
 var (
 	customerCommands = map[string]bool{"close": true, "escalate": true}
 	agentCommands    = map[string]bool{"close": true, "escalate": true, "pending": true, "open": true,
-		"severity": true, "assign": true, "note": true}
+		"severity": true, "assign": true, "note": true, "take": true, "release": true}
 )
+
+// maxCommands is the most command lines one mail may carry; the rest are
+// refused (DESIGN §14: bounded work per mail).
+const maxCommands = 10
+
+// agentLine is one command line of an agent's mail: as written, and split.
+type agentLine struct {
+	line string
+	command
+}
+
+// agentCommandLines splits the command lines at the top of an agent's new
+// text from the rest. Unlike parseCommands it does not stop at an unknown
+// name: every line that is "#" (or "＃") directly followed by a letter is a
+// command line, known or not, so that a mistyped "#nte" is refused instead
+// of mailed to the customer as text. The first other line ends them; "#1"
+// is text.
+func agentCommandLines(text string) (lines []agentLine, rest string) {
+	all := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
+	i := 0
+	for ; i < len(all); i++ {
+		line := strings.TrimSpace(all[i])
+		if line == "" {
+			continue
+		}
+		body, ok := strings.CutPrefix(line, "#")
+		if !ok {
+			body, ok = strings.CutPrefix(line, "＃")
+		}
+		first, _ := utf8.DecodeRuneInString(body)
+		if !ok || !unicode.IsLetter(first) {
+			break
+		}
+		name, arg, _ := strings.Cut(body, " ")
+		name = strings.ToLower(strings.TrimRightFunc(name, unicode.IsPunct))
+		lines = append(lines, agentLine{line: line, command: command{name: name, arg: strings.TrimSpace(arg)}})
+	}
+	if len(lines) == 0 {
+		return nil, strings.TrimSpace(text)
+	}
+	return lines, strings.TrimSpace(strings.Join(all[i:], "\n"))
+}
 
 // parseCommands splits the command lines at the top of text (after blank
 // lines) from the rest. A line is a command when it is "#" (or "＃")

@@ -135,6 +135,9 @@ type Desk struct {
 	tag threading.Tagger
 	own map[string]bool
 	agt map[string]bool
+	// settings of the agents by address key; comment is the comment address.
+	settings map[string]Agent
+	comment  string
 }
 
 // New returns a Desk working on db.
@@ -190,23 +193,50 @@ func New(db *store.DB, o Options) (*Desk, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	d := &Desk{db: db, o: o, tag: threading.NewTagger(o.Tag), own: set(o.Address), agt: set(o.Agents...)}
+	if o.CommentAddress == "" {
+		o.CommentAddress = plusAddress(o.Address, "comment")
+	}
+	d := &Desk{db: db, o: o, tag: threading.NewTagger(o.Tag), own: set(o.Address, o.CommentAddress),
+		agt: set(o.Agents...), settings: map[string]Agent{}, comment: o.CommentAddress}
 	for _, a := range o.OwnAddresses {
-		d.own[strings.ToLower(a)] = true
+		d.own[addrKey(a)] = true
+	}
+	for _, a := range o.AgentSettings {
+		if !d.agt[addrKey(a.Address)] {
+			return nil, fmt.Errorf("desk: agent settings for %s, which is not among the agents", a.Address)
+		}
+		d.settings[addrKey(a.Address)] = a
 	}
 	return d, nil
 }
 
+// plusAddress puts "+tag" before the '@' of addr.
+func plusAddress(addr, tag string) string {
+	at := strings.LastIndexByte(addr, '@')
+	if at < 0 {
+		return addr
+	}
+	return addr[:at] + "+" + tag + addr[at:]
+}
+
+// set returns the address keys of addrs.
 func set(addrs ...string) map[string]bool {
 	m := make(map[string]bool, len(addrs))
 	for _, a := range addrs {
-		m[strings.ToLower(strings.TrimSpace(a))] = true
+		m[addrKey(a)] = true
 	}
 	return m
 }
 
+// addrKey is the identity of an address: two addresses are one person's
+// when their keys are equal (threading.AddressKey, no Unicode folding).
+func addrKey(a string) string { return threading.AddressKey(a) }
+
 // IsAgent reports whether addr is a configured agent.
-func (d *Desk) IsAgent(addr string) bool { return d.agt[strings.ToLower(addr)] }
+func (d *Desk) IsAgent(addr string) bool { return d.agt[addrKey(addr)] }
+
+// agentName is the configured display name of agent, "" when none.
+func (d *Desk) agentName(agent string) string { return d.settings[addrKey(agent)].Name }
 
 func (d *Desk) now() time.Time { return d.o.Now().UTC().Truncate(time.Millisecond) }
 
@@ -345,7 +375,7 @@ func (d *Desk) classify(tx *store.Tx, in *Inbound, rawID int64, now time.Time) (
 	if !strings.Contains(in.From, "@") {
 		return Result{Outcome: Quarantined, Case: caseID(c), Reason: "no usable From address"}, nil
 	}
-	if d.own[strings.ToLower(in.From)] {
+	if d.own[addrKey(in.From)] {
 		return Result{Outcome: AutoDropped, Case: caseID(c), Reason: "sent from our own address"}, nil
 	}
 	if c == nil {
@@ -415,7 +445,28 @@ func (d *Desk) bounce(tx *store.Tx, in *Inbound, now time.Time) (Result, error) 
 		return Result{}, err
 	}
 	res.Case = n
-	return res, tx.AddEvent(n, now, "delivery failed", in.Bounce.OriginalMessageID+" to "+report)
+	if err := tx.AddEvent(n, now, "delivery failed", in.Bounce.OriginalMessageID+" to "+report); err != nil {
+		return Result{}, err
+	}
+	return res, d.tellUndeliverable(tx, n, in.Bounce.Recipients, report, now)
+}
+
+// tellUndeliverable tells the agents of case n that mail to recipients
+// failed, unless it was mail to agents only (a notice to an agent whose
+// mailbox is gone must not breed more notices).
+func (d *Desk) tellUndeliverable(tx *store.Tx, n int64, recipients []string, report string, now time.Time) error {
+	toAgents := len(recipients) > 0
+	for _, r := range recipients {
+		toAgents = toAgents && d.IsAgent(r)
+	}
+	if toAgents {
+		return nil
+	}
+	c, err := tx.Case(n)
+	if err != nil {
+		return err
+	}
+	return d.tellAgents(tx, c, noticeOf{code: store.CodeUndeliverable, internal: true, reason: report}, now)
 }
 
 // Tag formats the case tag of case n, e.g. "[Case #7]".

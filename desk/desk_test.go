@@ -41,7 +41,10 @@ func newFixture(t *testing.T, opts ...func(*desk.Options)) *fixture {
 	f := &fixture{t: t, db: db, ids: ids, now: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)}
 	o := desk.Options{
 		Address: "support@example.com", Agents: []string{"agent@example.com"},
-		IDs: ids, Now: func() time.Time { return f.now },
+		// These tests count what customers get; the agents' notices are
+		// tested in notice_test.go, whose fixtures turn them on.
+		AgentSettings: []desk.Agent{{Address: "agent@example.com", Notify: desk.NotifyNone}},
+		IDs:           ids, Now: func() time.Time { return f.now },
 	}
 	for _, fn := range opts {
 		fn(&o)

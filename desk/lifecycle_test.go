@@ -253,38 +253,70 @@ func TestAgentReplyCarriesRatingLinks(t *testing.T) {
 	}
 }
 
+// agentMail is mail from agent on case n that answers a notice we sent
+// that agent: it carries the notice's signed Message-ID.
+func (f *fixture) agentMail(agent string, n int64, text string) *desk.Inbound {
+	in := f.mail(agent, fmt.Sprintf("Re: [Case #%d] ELB down", n), text)
+	in.InReplyTo = []string{f.ids.NewFor(n, 0, agent)}
+	return in
+}
+
 func TestAgentCommandsByMail(t *testing.T) {
 	f := newFixture(t, withCustomers)
 	n := f.open()
-	tag := fmt.Sprintf("Re: [Case #%d] ELB down", n)
 	before := len(f.outbox())
-	f.receive(f.mail("agent@example.com", tag, "#note\nCustomer is on the old AMI."))
+	f.receive(f.agentMail("agent@example.com", n, "#note\nCustomer is on the old AMI."))
 	if got := len(f.outbox()); got != before {
 		t.Errorf("a #note mailed someone")
 	}
-	f.receive(f.mail("agent@example.com", tag, "#severity urgent\n#assign bob@example.com\nWe are on it."))
+	f.receive(f.agentMail("agent@example.com", n, "#severity urgent\n#take\nWe are on it."))
 	c := f.kase(n)
-	if c.Severity != "urgent" || c.Assignee != "bob@example.com" || c.Status != desk.StatusPending || c.FirstResponseAt.IsZero() {
+	if c.Severity != "urgent" || c.Assignee != "agent@example.com" || c.Status != desk.StatusPending || c.FirstResponseAt.IsZero() {
 		t.Errorf("case %+v", c)
 	}
-	reply := f.last()
+	out := f.outbox()
+	reply, transcript := out[len(out)-2], out[len(out)-1]
 	if reply.Kind != store.MailReply || reply.Notice.Body != "We are on it." {
 		t.Errorf("reply %+v", reply.Notice)
 	}
-	f.receive(f.mail("agent@example.com", tag, "#open"))
+	if transcript.Kind != store.MailTranscript || transcript.Notice.Code != store.CodeAnswered || len(transcript.Notice.Commands) != 2 {
+		t.Errorf("transcript %+v", transcript)
+	}
+	f.receive(f.agentMail("agent@example.com", n, "#open"))
 	if c := f.kase(n); c.Status != desk.StatusOpen {
 		t.Errorf("after #open: %s", c.Status)
 	}
-	if st := f.last(); st.Kind != store.MailStatus || st.Notice.Code != store.CodeStatus {
+	out = f.outbox()
+	if st := out[len(out)-2]; st.Kind != store.MailStatus || st.Notice.Code != store.CodeStatus {
 		t.Errorf("status notice %+v", st)
 	}
-	f.receive(f.mail("agent@example.com", tag, "#close\nReplaced the listener."))
+	f.receive(f.agentMail("agent@example.com", n, "#close\nReplaced the listener."))
 	if c := f.kase(n); c.Status != desk.StatusClosed {
 		t.Errorf("after #close: %s", c.Status)
 	}
 	msgs, _ := f.db.Messages(context.Background(), n)
 	if msgs[1].Kind != "note" {
 		t.Errorf("the #note is stored as %s", msgs[1].Kind)
+	}
+}
+
+func TestAgentCommandsAreCheckedBeforeAnyRuns(t *testing.T) {
+	f := newFixture(t, withCustomers)
+	n := f.open()
+	before := len(f.outbox())
+	// #assign names no agent: nothing runs, the text is not sent.
+	f.receive(f.agentMail("agent@example.com", n, "#severity low\n#assign eve@evil.example\nHello."))
+	c := f.kase(n)
+	if c.Severity != "high" || c.Assignee != "" || c.Status != desk.StatusOpen {
+		t.Errorf("a refused mail changed the case: %+v", c)
+	}
+	out := f.outbox()[before:]
+	if len(out) != 1 || out[0].Kind != store.MailTranscript || out[0].Notice.Code != store.CodeRefusedText {
+		t.Fatalf("want only a transcript, got %+v", out)
+	}
+	got := out[0].Notice.Commands
+	if len(got) != 2 || got[0].Code != store.ResultNotRun || got[1].Code != store.ResultBadValue {
+		t.Errorf("command results %+v", got)
 	}
 }
 

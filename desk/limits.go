@@ -10,10 +10,14 @@ import (
 
 // automatic reports whether mail of this kind is sent by the desk on its
 // own, without a person writing it: such mail is rate limited per
-// recipient. Agents' replies are written by people; alerts go to the
-// support team, whom the limit does not protect.
+// recipient. Agents' replies are written by people; alerts, notices and
+// transcripts go to the support team, whom the limit does not protect.
 func automatic(kind string) bool {
-	return kind != store.MailReply && kind != store.MailAlert
+	switch kind {
+	case store.MailReply, store.MailAlert, store.MailNotice, store.MailTranscript:
+		return false
+	}
+	return true
 }
 
 // hourWindow is the fixed window rate counters use.
@@ -30,7 +34,7 @@ func (d *Desk) limitAutomatic(tx *store.Tx, it *store.OutboxItem, now time.Time)
 	keep := func(addrs []string) ([]string, error) {
 		var out []string
 		for _, a := range addrs {
-			n, err := tx.Bump("auto:"+strings.ToLower(a), hourWindow(now))
+			n, err := tx.Bump("auto:"+addrKey(a), hourWindow(now))
 			if err != nil {
 				return nil, err
 			}
@@ -67,7 +71,7 @@ func (d *Desk) tooManyCases(tx *store.Tx, in *Inbound, now time.Time) (bool, err
 	if d.o.NewCasesPerHour < 0 {
 		return false, nil
 	}
-	n, err := tx.Bump("new:"+strings.ToLower(in.From), hourWindow(now))
+	n, err := tx.Bump("new:"+addrKey(in.From), hourWindow(now))
 	if err != nil || n <= d.o.NewCasesPerHour {
 		return false, err
 	}
@@ -78,13 +82,13 @@ func (d *Desk) tooManyCases(tx *store.Tx, in *Inbound, now time.Time) (bool, err
 	return true, err
 }
 
-// dmarcFailed reports whether a trusted Authentication-Results header (RFC
-// 8601) says the mail failed DMARC. Only headers whose authserv-id is the
-// configured one count: the receiving MTA adds those and removes forged
-// ones; any other is the sender's word. The topmost trusted header wins.
-func (d *Desk) dmarcFailed(in *Inbound) bool {
+// dmarc returns the DMARC result ("pass", "fail", "none", …; "" when
+// none is trusted) of the topmost Authentication-Results header (RFC 8601)
+// whose authserv-id is the configured one: the receiving MTA adds those
+// and removes forged ones; any other is the sender's word.
+func (d *Desk) dmarc(in *Inbound) string {
 	if d.o.AuthservID == "" {
-		return false
+		return ""
 	}
 	for _, h := range in.AuthResults {
 		id, results, _ := strings.Cut(h, ";")
@@ -94,11 +98,10 @@ func (d *Desk) dmarcFailed(in *Inbound) bool {
 		for _, r := range strings.Split(results, ";") {
 			method, value, ok := strings.Cut(strings.TrimSpace(r), "=")
 			if ok && strings.EqualFold(strings.TrimSpace(method), "dmarc") {
-				result := strings.ToLower(strings.Fields(value + " ")[0])
-				return result == "fail"
+				return strings.ToLower(strings.Fields(value + " ")[0])
 			}
 		}
-		return false
+		return ""
 	}
-	return false
+	return ""
 }

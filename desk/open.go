@@ -37,6 +37,9 @@ func (d *Desk) open(tx *store.Tx, in *Inbound, rawID int64, now time.Time, relat
 		CreatedAt:   now,
 		UpdatedAt:   now,
 		RelatedCase: related,
+		// The name as the requester wrote it, on one line: agents read it.
+		RequesterName: strings.Join(strings.Fields(in.FromName), " "),
+		Mailbox:       in.Via,
 	}
 	c.FirstResponseDue = terms.hours.Due(now, d.target(terms.plan, severity))
 	if err := tx.InsertCase(c); err != nil {
@@ -71,7 +74,14 @@ func (d *Desk) open(tx *store.Tx, in *Inbound, rawID int64, now time.Time, relat
 	}
 	err = d.enqueue(tx, c, &store.OutboxItem{Kind: store.MailConfirmation, To: []string{c.Requester},
 		Cc: added, Notice: notice}, now)
-	return Result{Outcome: NewCase, Case: c.ID}, err
+	if err != nil {
+		return Result{}, err
+	}
+	of := noticeOf{code: store.CodeNewCase, msg: m, fromName: in.FromName}
+	if d.IsAgent(in.From) {
+		of.actor = in.From
+	}
+	return Result{Outcome: NewCase, Case: c.ID}, d.tellAgents(tx, c, of, now)
 }
 
 // caseSubject is the subject of a new case: the mail's subject without
@@ -145,9 +155,9 @@ func (d *Desk) language(f Fields, in *Inbound, t customerTerms) string {
 // limit, and says who was not added and why. Our own addresses, agents and
 // the requester are left out silently: they already get what they need.
 func (d *Desk) addContacts(tx *store.Tx, c *store.Case, cc []string, limit int, now time.Time) (added []string, refused []store.Refusal, err error) {
-	seen := map[string]bool{strings.ToLower(c.Requester): true}
+	seen := map[string]bool{addrKey(c.Requester): true}
 	for _, addr := range cc {
-		a := strings.ToLower(strings.TrimSpace(addr))
+		a := addrKey(addr)
 		if seen[a] || d.own[a] || d.agt[a] {
 			continue
 		}

@@ -54,11 +54,11 @@ type customerTerms struct {
 
 // terms finds the terms of addr: its [[customer]] entry, else the defaults.
 func (d *Desk) terms(addr string) customerTerms {
-	addr = strings.ToLower(addr)
+	addr = addrKey(addr)
 	var match *Customer
 	for i := range d.o.Customers {
 		c := &d.o.Customers[i]
-		m := strings.ToLower(c.Match)
+		m := addrKey(c.Match)
 		if m == addr {
 			match = c
 			break

@@ -1,9 +1,7 @@
 package desk
 
 import (
-	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/postdesk/postdesk/store"
@@ -25,17 +23,22 @@ func (d *Desk) reply(tx *store.Tx, c *store.Case, in *Inbound, rawID int64, now 
 	if err != nil {
 		return Result{}, err
 	}
-	if (role != "" || d.IsAgent(in.From)) && d.dmarcFailed(in) {
+	if (role != "" || d.IsAgent(in.From)) && d.dmarc(in) == "fail" {
 		return d.hold(tx, c, in, rawID, "its sender failed DMARC", now)
 	}
 	if d.IsAgent(in.From) {
-		return d.agentMail(tx, c, in, rawID, now)
+		ref, ok := d.agentProof(c, in)
+		if !ok {
+			return d.forged(tx, c, in, rawID, now)
+		}
+		return d.agentMail(tx, c, in, rawID, ref, now)
 	}
 	if role == "" {
 		return d.hold(tx, c, in, rawID, in.From+" is not a participant of the case", now)
 	}
 	m := d.inboundMessage(c.ID, rawID, "customer", in, now)
 	cmds, rest := parseCommands(m.NewText, customerCommands)
+	reopened := false
 	if c.Status == StatusClosed {
 		if rating, comment, ok := surveyAnswer(m.NewText); ok && role == "requester" {
 			if err := tx.InsertMessage(m); err != nil {
@@ -53,6 +56,7 @@ func (d *Desk) reply(tx *store.Tx, c *store.Case, in *Inbound, rawID int64, now 
 		if err := d.setStatus(tx, c, StatusOpen, "reopened", "by a reply from "+in.From, now); err != nil {
 			return Result{}, err
 		}
+		reopened = true
 	}
 	if c.Status == StatusPending {
 		if err := d.setStatus(tx, c, StatusOpen, "status", "open: reply from "+in.From, now); err != nil {
@@ -67,6 +71,13 @@ func (d *Desk) reply(tx *store.Tx, c *store.Case, in *Inbound, rawID int64, now 
 		return Result{}, err
 	}
 	if err := tx.AddEvent(c.ID, now, "replied", "by "+in.From); err != nil {
+		return Result{}, err
+	}
+	code := store.CodeCustomerReply
+	if reopened {
+		code = store.CodeReopened
+	}
+	if err := d.tellAgents(tx, c, noticeOf{code: code, msg: m, fromName: in.FromName}, now); err != nil {
 		return Result{}, err
 	}
 	return Result{Outcome: Reply, Case: c.ID}, d.customerCommands(tx, c, in.From, cmds, rest, now)
@@ -87,7 +98,7 @@ func (d *Desk) customerCommands(tx *store.Tx, c *store.Case, from string, cmds [
 		}
 	}
 	if has(cmds, "escalate") {
-		if err := d.escalate(tx, c, store.CodeEscalated, "asked by "+from, now); err != nil {
+		if err := d.escalate(tx, c, store.CodeEscalated, "asked by "+from, "", now); err != nil {
 			return err
 		}
 	}
@@ -97,13 +108,30 @@ func (d *Desk) customerCommands(tx *store.Tx, c *store.Case, from string, cmds [
 	return nil
 }
 
-// hold keeps a mail on the case for agents only: nobody is sent anything.
+// hold keeps a mail on the case for agents only: nobody on the case is
+// sent anything; the agents get a notice whose replies are internal, from
+// which #release joins the mail to the case.
 func (d *Desk) hold(tx *store.Tx, c *store.Case, in *Inbound, rawID int64, reason string, now time.Time) (Result, error) {
-	if err := tx.InsertMessage(d.inboundMessage(c.ID, rawID, "held", in, now)); err != nil {
-		return Result{}, err
+	res, _, err := d.holdMessage(tx, c, in, rawID, reason, now)
+	return res, err
+}
+
+// holdMessage is hold, returning the held message too. An agent whose
+// address the mail bears is not told by notice: forged tells them by
+// transcript.
+func (d *Desk) holdMessage(tx *store.Tx, c *store.Case, in *Inbound, rawID int64, reason string, now time.Time) (Result, *store.Message, error) {
+	m := d.inboundMessage(c.ID, rawID, "held", in, now)
+	if err := tx.InsertMessage(m); err != nil {
+		return Result{}, nil, err
 	}
-	err := tx.AddEvent(c.ID, now, "held", "mail from "+in.From+": "+reason)
-	return Result{Outcome: Held, Case: c.ID, Reason: reason}, err
+	if err := tx.AddEvent(c.ID, now, "held", "mail from "+in.From+": "+reason); err != nil {
+		return Result{}, nil, err
+	}
+	of := noticeOf{code: store.CodeHeld, msg: m, fromName: in.FromName, internal: true, reason: reason}
+	if d.IsAgent(in.From) {
+		of.actor = in.From
+	}
+	return Result{Outcome: Held, Case: c.ID, Reason: reason}, m, d.tellAgents(tx, c, of, now)
 }
 
 // role reports addr's role on the case, "" when it is not a participant.
@@ -113,85 +141,11 @@ func (d *Desk) role(tx *store.Tx, caseID int64, addr string) (string, error) {
 		return "", err
 	}
 	for _, p := range ps {
-		if strings.EqualFold(p.Address, addr) {
+		if addrKey(p.Address) == addrKey(addr) {
 			return p.Role, nil
 		}
 	}
 	return "", nil
-}
-
-// agentMail is an agent working a case by mail: commands at the top
-// (#note, #close, #pending, #open, #severity X, #assign ADDR, #escalate),
-// then the text, which goes to the requester and contacts like `postdesk
-// case reply` unless the mail is a #note or only commands.
-func (d *Desk) agentMail(tx *store.Tx, c *store.Case, in *Inbound, rawID int64, now time.Time) (Result, error) {
-	m := d.inboundMessage(c.ID, rawID, "agent", in, now)
-	cmds, rest := parseCommands(m.NewText, agentCommands)
-	m.NewText = rest
-	if err := d.agentSettings(tx, c, in.From, cmds, now); err != nil {
-		return Result{}, err
-	}
-	switch {
-	case has(cmds, "note") || (rest == "" && !has(cmds, "close")):
-		m.Kind = "note"
-		if err := tx.InsertMessage(m); err != nil {
-			return Result{}, err
-		}
-		if err := tx.AddEvent(c.ID, now, "note", "by "+in.From); err != nil {
-			return Result{}, err
-		}
-		for _, s := range []string{StatusPending, StatusOpen} {
-			if has(cmds, s) {
-				if err := d.setStatusByAgent(tx, c, s, in.From, now); err != nil {
-					return Result{}, err
-				}
-			}
-		}
-		return Result{Outcome: Reply, Case: c.ID, Reason: "agent note"}, nil
-	case has(cmds, "close"):
-		if err := tx.InsertMessage(m); err != nil {
-			return Result{}, err
-		}
-		err := d.closeCase(tx, c, closing{by: in.From, resolution: rest, code: store.CodeClosed, reason: "closed by " + in.From}, now)
-		return Result{Outcome: Reply, Case: c.ID, Reason: "closed by an agent"}, err
-	}
-	if err := d.answer(tx, c, in.From, m, now); err != nil {
-		return Result{}, err
-	}
-	if has(cmds, "open") {
-		if err := d.setStatus(tx, c, StatusOpen, "status", "open "+byWhom(in.From), now); err != nil {
-			return Result{}, err
-		}
-		if err := tx.UpdateCase(c); err != nil {
-			return Result{}, err
-		}
-	}
-	return Result{Outcome: Reply, Case: c.ID, Reason: "agent reply"}, nil
-}
-
-// agentSettings applies #severity, #assign and #escalate.
-func (d *Desk) agentSettings(tx *store.Tx, c *store.Case, agent string, cmds []command, now time.Time) error {
-	for _, cmd := range cmds {
-		var err error
-		switch cmd.name {
-		case "severity":
-			err = d.setField(tx, c, "severity", cmd.arg, agent, now)
-		case "assign":
-			err = d.setField(tx, c, "assignee", cmd.arg, agent, now)
-		case "escalate":
-			err = d.escalate(tx, c, store.CodeEscalated, "asked by "+agent, now)
-		}
-		if err != nil {
-			// A mistyped command must not lose the mail: note it instead.
-			if errors.Is(err, ErrBadValue) {
-				err = tx.AddEvent(c.ID, now, "command refused", fmt.Sprintf("#%s %s from %s: %v", cmd.name, cmd.arg, agent, err))
-			}
-			if err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // answer records an agent's message m on the case and sends its new text to
@@ -221,13 +175,9 @@ func (d *Desk) answer(tx *store.Tx, c *store.Case, agent string, m *store.Messag
 		return err
 	}
 	notice := d.notice(c)
-	notice.Author, notice.Body = agent, m.NewText
+	notice.Author, notice.Body, notice.FromName = agent, m.NewText, d.agentName(agent)
 	notice.SurveyLinks = d.surveyLinks(c.ID, m.ID)
-	notice.Attachments = make([]store.Attachment, 0, len(m.Attachments))
-	for _, a := range m.Attachments {
-		a.Data = nil
-		notice.Attachments = append(notice.Attachments, a)
-	}
+	notice.Attachments = withoutData(m.Attachments)
 	contacts, err := d.contacts(tx, c.ID)
 	if err != nil {
 		return err
@@ -291,42 +241,4 @@ func (d *Desk) mailable(tx *store.Tx, caseID int64, kind string, addrs []string,
 		}
 	}
 	return out, nil
-}
-
-// enqueue adds mail it about c to the outbox; the caller sets Kind, To, Cc
-// and Notice. The mail gets a fresh Message-ID of ours unless it has one,
-// and threads under the case's conversation so mail clients group it.
-func (d *Desk) enqueue(tx *store.Tx, c *store.Case, it *store.OutboxItem, now time.Time) error {
-	var err error
-	if it.To, err = d.mailable(tx, c.ID, it.Kind, it.To, now); err != nil {
-		return err
-	}
-	if it.Cc, err = d.mailable(tx, c.ID, it.Kind, it.Cc, now); err != nil {
-		return err
-	}
-	if len(it.To) == 0 {
-		it.To, it.Cc = it.Cc, nil
-	}
-	if len(it.To) == 0 {
-		return nil
-	}
-	it.CaseID, it.Lang, it.CreatedAt = c.ID, c.Language, now
-	if it.MessageID == "" {
-		it.MessageID = d.o.IDs.New(c.ID)
-	}
-	refs, err := tx.ThreadIDs(c.ID, it.MessageID, 10)
-	if err != nil {
-		return err
-	}
-	if len(refs) > 0 {
-		it.InReplyTo, it.References = refs[len(refs)-1], refs
-	}
-	if ok, err := d.limitAutomatic(tx, it, now); err != nil || !ok {
-		return err
-	}
-	if err := tx.Enqueue(it); err != nil {
-		return err
-	}
-	all := append(append([]string{}, it.To...), it.Cc...)
-	return tx.AddEvent(c.ID, now, "mail queued", fmt.Sprintf("%s to %s", it.Kind, strings.Join(all, ", ")))
 }

@@ -117,7 +117,15 @@ func (d *Desk) rate(tx *store.Tx, c *store.Case, message int64, rating int, comm
 	if message != 0 {
 		what = fmt.Sprintf("answer %d", message)
 	}
-	return tx.AddEvent(c.ID, now, "rated", fmt.Sprintf("%d/5 for %s by %s", rating, what, via))
+	if err := tx.AddEvent(c.ID, now, "rated", fmt.Sprintf("%d/5 for %s by %s", rating, what, via)); err != nil {
+		return err
+	}
+	if rating > 2 {
+		return nil
+	}
+	// A poor answer is for agents to read: its comment is the notice's text.
+	m := &store.Message{From: c.Requester, NewText: comment}
+	return d.tellAgents(tx, c, noticeOf{code: store.CodePoorRating, msg: m, fromName: c.RequesterName, rating: rating}, now)
 }
 
 // surveyAnswer reads a reply to a closing mail that starts with a rating:

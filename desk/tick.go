@@ -30,7 +30,7 @@ func (d *Desk) Tick(ctx context.Context) (TickStats, error) {
 	}
 	for _, n := range overdue {
 		err := d.onCase(ctx, n, func(tx *store.Tx, c *store.Case, now time.Time) error {
-			return d.escalate(tx, c, store.CodeOverdue, "no first response by "+c.FirstResponseDue.Format(time.RFC3339), now)
+			return d.escalate(tx, c, store.CodeOverdue, "no first response by "+c.FirstResponseDue.Format(time.RFC3339), "", now)
 		})
 		if err != nil {
 			return st, err
@@ -57,8 +57,9 @@ func (d *Desk) Tick(ctx context.Context) (TickStats, error) {
 	return st, nil
 }
 
-// escalate marks the case escalated and mails the notify list.
-func (d *Desk) escalate(tx *store.Tx, c *store.Case, code, reason string, now time.Time) error {
+// escalate marks the case escalated, mails the notify list and tells the
+// agents of the case (but actor, the agent who asked; "" for none).
+func (d *Desk) escalate(tx *store.Tx, c *store.Case, code, reason, actor string, now time.Time) error {
 	c.EscalatedAt, c.UpdatedAt = now, now
 	if err := tx.UpdateCase(c); err != nil {
 		return err
@@ -68,5 +69,8 @@ func (d *Desk) escalate(tx *store.Tx, c *store.Case, code, reason string, now ti
 	}
 	n := d.notice(c)
 	n.Code, n.Reason = code, reason
-	return enqueueAlert(tx, d.alert(c.ID, n, now))
+	if err := enqueueAlert(tx, d.alert(c.ID, n, now)); err != nil {
+		return err
+	}
+	return d.tellAgents(tx, c, noticeOf{code: code, actor: actor, internal: true, reason: reason}, now)
 }

@@ -45,6 +45,12 @@ agents = ["agent@example.com"]
 database = %q
 secret_file = %q
 %s
+# The tests of customer-facing mail count what customers get; the agents'
+# notices are the business of agents_e2e_test.go.
+[[agent]]
+address = "agent@example.com"
+notify = "none"
+
 [smtp]
 host = "127.0.0.1"
 port = %d
