@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	netmail "net/mail"
 	"strings"
 	"time"
 	"unicode"
@@ -70,10 +71,17 @@ func (s *Sender) build(ctx context.Context, it *store.OutboxItem, now time.Time)
 		opts = append(opts, mail.WithBoundary(s.o.Boundary))
 	}
 	m := mail.NewMsg(opts...)
-	if err := m.FromFormat(s.o.Name, s.o.From); err != nil {
-		return nil, permanent("from: %w", err)
+	// The display name goes in as a parsed name, never through a string
+	// parser: quotes or "<x@y>" in it cannot add an address.
+	m.FromMailAddress(&netmail.Address{Name: s.fromName(it.Notice.FromName), Address: s.o.From})
+	replyTo := s.o.From
+	if r := it.Notice.ReplyTo; r != "" {
+		if err := checkAddress(r); err != nil {
+			return nil, permanent("reply-to %w", err)
+		}
+		replyTo = r
 	}
-	if err := m.ReplyTo(s.o.From); err != nil {
+	if err := m.ReplyTo(replyTo); err != nil {
 		return nil, permanent("reply-to: %w", err)
 	}
 	if len(to) > 0 {
@@ -116,17 +124,41 @@ func (s *Sender) build(ctx context.Context, it *store.OutboxItem, now time.Time)
 // autoSubmitted is the Auto-Submitted value for a kind of mail (RFC 3834
 // §5): the desk's automatic answers to a customer's mail (confirmation,
 // refusal) are "auto-replied"; notices the desk writes on its own (status,
-// closing, alerts) are "auto-generated"; an agent's reply, written by a
-// person, carries none.
+// closing, alerts, and notices and transcripts to agents) are
+// "auto-generated"; an agent's reply, written by a person, carries none.
 func autoSubmitted(kind string) string {
 	switch kind {
 	case store.MailReply:
 		return ""
 	case store.MailConfirmation, store.MailRefusal:
 		return "auto-replied"
-	default:
+	default: // status, closed, alert, notice, transcript
 		return "auto-generated"
 	}
+}
+
+// fromName is the From display name of a row (DESIGN §9): the desk's name,
+// or "<name> via <desk name>" when the row names who wrote it (the sender of
+// a reported message, the answering agent); without a configured name the
+// desk name is its address.
+func (s *Sender) fromName(name string) string {
+	name = squash(name)
+	if name == "" {
+		return s.o.Name
+	}
+	desk := s.o.Name
+	if desk == "" {
+		desk = s.o.From
+	}
+	return name + " via " + desk
+}
+
+// squash keeps a display name on one line: runs of white space and control
+// characters become one space, and the ends are trimmed.
+func squash(name string) string {
+	return strings.Join(strings.FieldsFunc(name, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r)
+	}), " ")
 }
 
 // view is what the templates see of a row.
@@ -140,6 +172,10 @@ func (s *Sender) view(n store.Notice) templates.View {
 		Body:        strings.TrimLeft(strings.TrimRightFunc(n.Body, unicode.IsSpace), "\r\n"),
 		DeskName:    s.o.Name,
 		DeskAddress: s.o.From,
+		// Names come from mail headers; the notice's marker and fact lines
+		// must stay single lines.
+		FromName: squash(n.FromName), ReplyTo: n.ReplyTo, RequesterName: squash(n.RequesterName),
+		Contacts: n.Contacts, Assignee: n.Assignee, At: n.At, Related: n.Related, Rating: n.Rating,
 	}
 	if v.DeskName == "" {
 		v.DeskName = s.o.From
@@ -153,10 +189,13 @@ func (s *Sender) view(n store.Notice) templates.View {
 	for _, a := range n.Attachments {
 		v.Attachments = append(v.Attachments, templates.File{Filename: a.Filename, ContentType: a.ContentType, Size: a.Size})
 	}
+	for _, c := range n.Commands {
+		v.Commands = append(v.Commands, templates.Command{Line: oneLine(c.Line), Code: c.Code, Arg: oneLine(c.Arg)})
+	}
 	return v
 }
 
-// attach adds the files of a reply, read from the store by digest. A file
+// attach adds the files of a reply or a notice, read from the store by digest. A file
 // the store does not have fails the row; any other read error is the
 // database's and fails the flush.
 func (s *Sender) attach(ctx context.Context, m *mail.Msg, files []store.Attachment) error {

@@ -10,10 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	"github.com/postdesk/postdesk/store"
 	"github.com/postdesk/postdesk/templates"
@@ -21,7 +19,7 @@ import (
 
 // Options configure a Sender. The zero value of each field is its default.
 type Options struct {
-	From      string // the desk address (From and Reply-To, and the envelope sender)
+	From      string // the desk address (From, the envelope sender, and Reply-To unless a row names another)
 	Name      string // the desk's display name; "" = no display name
 	Host      string // the SMTP server (a submission server or smarthost)
 	Port      int    // 0 = 465 for "implicit", 587 for "starttls", 25 for "none"
@@ -108,9 +106,7 @@ func New(db *store.DB, opts Options) (*Sender, error) {
 		return nil, fmt.Errorf("mailout: port %d out of range", opts.Port)
 	}
 	// A display name is free text from the configuration: keep it on one line.
-	opts.Name = strings.Join(strings.FieldsFunc(opts.Name, func(r rune) bool {
-		return unicode.IsSpace(r) || unicode.IsControl(r)
-	}), " ")
+	opts.Name = squash(opts.Name)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}

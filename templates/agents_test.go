@@ -194,6 +194,7 @@ func TestTranscriptSaysWhatBecameOfTheMail(t *testing.T) {
 				v := agentView(code)
 				v.ReplyTo = "support+comment@example.com"
 				v.Reason = "REASON-TEXT"
+				v.Commands = []Command{{Line: "#LINE-X", Code: "not-run"}}
 				subject, body, err := s.Render(lang, "transcript", v)
 				if err != nil {
 					t.Fatal(err)
@@ -220,6 +221,9 @@ func TestTranscriptSaysWhatBecameOfTheMail(t *testing.T) {
 				}
 				if code == "forged" && !strings.Contains(ls[1], "DMARC") {
 					t.Errorf("forged does not say why: %q", ls[1])
+				}
+				if listed := strings.Contains(body, "\n  #LINE-X"); listed == (code == "forged") {
+					t.Errorf("the command line listed = %v; a forged mail's lines are never shown:\n%s", listed, body)
 				}
 				after, ok := afterSignature(body)
 				for _, l := range after {
