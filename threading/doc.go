@@ -5,7 +5,8 @@
 // the HMAC-signed Message-IDs of the mails postdesk sends (those sent to one
 // recipient also prove who received them), extracts msg-ids
 // from In-Reply-To and References headers, cuts quoted history and
-// signatures from replies, and holds the one rule for which addresses
+// signatures from replies (failing closed for agents' replies to notices,
+// CutAgentReply), and holds the one rule for which addresses
 // postdesk will mail (CheckAddress), shared by the desk and mailout, and the
 // one identity key by which addresses are compared (AddressKey). It has no
 // state beyond what its constructors are given and imports the standard

@@ -59,3 +59,15 @@ func ExampleIDs_SentTo() {
 	// 0 0 false
 	// 1042 true
 }
+
+func ExampleCutAgentReply() {
+	reply := "We restarted the load balancer.\r\n\r\n" +
+		"On Wed, Dec 2, 2026 at 9:12 AM Example Support <support@example.com> wrote:\r\n" +
+		"> ##- Reply above this line to answer Alice Martin -##\r\n"
+	fmt.Printf("%q\n", threading.CutAgentReply(reply))
+	// A reply with nothing above the notice has no new text.
+	fmt.Printf("%q\n", threading.CutAgentReply("\r\n> ##- Reply above this line -##\r\n> New case\r\n"))
+	// Output:
+	// "We restarted the load balancer."
+	// ""
+}

@@ -1,6 +1,8 @@
 package threading
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode"
@@ -93,6 +95,48 @@ func FuzzStripQuoted(f *testing.F) {
 		}
 		if strings.Contains(out, "\r") {
 			t.Fatalf("StripQuoted(%q) = %q still holds a CR", text, out)
+		}
+	})
+}
+
+// FuzzCutAgentReply: what CutAgentReply keeps is a piece of the text, holds
+// no marker line and no quote, and is what it keeps again.
+func FuzzCutAgentReply(f *testing.F) {
+	for _, s := range []string{
+		"Done.\n\nOn Wed, Dec 2, 2026 at 9:12 AM Example Support <support@example.com> wrote:\n> ##- Reply above -##\n",
+		"Done.\r\n________________________________\r\nFrom: a\r\nSent: b\r\n", "x\n##-", "#\n#-", "a\r#\r##-\r\n",
+		"Done.\nOn Wednesday, Example Support\nwrote:\n\n> q", "確認しました。\n差出人: a\n宛先: b\n", "\u00a0> x\n＞ y",
+		"--\n", "\xff>\n>\xfe", "\n\n  x  \n\n", "The installer wrote:\nERROR\n",
+	} {
+		f.Add(s)
+	}
+	fixtures, _ := filepath.Glob(filepath.Join("testdata", "agent-replies", "*.txt"))
+	for _, path := range fixtures {
+		if b, err := os.ReadFile(path); err == nil {
+			f.Add(string(b))
+		}
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		out := CutAgentReply(text)
+		if len(out) > len(text) {
+			t.Fatalf("CutAgentReply(%q) = %q is longer than the input", text, out)
+		}
+		if utf8.ValidString(text) && !utf8.ValidString(out) {
+			t.Fatalf("CutAgentReply(%q) = %q is not valid UTF-8", text, out)
+		}
+		if strings.Contains(out, ReplyMarker) || strings.Contains(out, "\r") {
+			t.Fatalf("CutAgentReply(%q) = %q holds the marker or a CR", text, out)
+		}
+		for _, l := range strings.Split(out, "\n") {
+			if isAgentQuote(l) {
+				t.Fatalf("CutAgentReply(%q) = %q keeps the quoted line %q", text, out, l)
+			}
+		}
+		if !strings.Contains(toLF(text), out) {
+			t.Fatalf("CutAgentReply(%q) = %q is not a piece of the text", text, out)
+		}
+		if again := CutAgentReply(out); again != out {
+			t.Fatalf("CutAgentReply(%q) = %q, but CutAgentReply of that is %q", text, out, again)
 		}
 	})
 }

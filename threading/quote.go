@@ -40,23 +40,35 @@ import (
 // that is all quote), the whole text is returned with trailing blanks trimmed.
 // The result is never longer than text, and is valid UTF-8 when text is.
 func StripQuoted(text string) string {
+	text = toLF(text)
+	lines := strings.Split(text, "\n")
+	cut := findCut(lines)
+	if out := trimRightSpace(text[:lineOffset(lines, cut)]); out != "" {
+		return out
+	}
+	return trimRightSpace(text)
+}
+
+// toLF returns text with CRLF and lone CR turned into LF.
+func toLF(text string) string {
 	if strings.IndexByte(text, '\r') >= 0 {
 		text = strings.ReplaceAll(text, "\r\n", "\n")
 		text = strings.ReplaceAll(text, "\r", "\n")
 	}
-	lines := strings.Split(text, "\n")
-	cut := findCut(lines)
+	return text
+}
+
+// lineOffset returns the byte offset of line n in the text that lines were
+// split from at LF, or the length of that text when n is len(lines).
+func lineOffset(lines []string, n int) int {
 	offset := 0
-	for _, l := range lines[:cut] {
+	for _, l := range lines[:n] {
 		offset += len(l) + 1
 	}
-	if offset > len(text) {
-		offset = len(text)
+	if n == len(lines) && n > 0 {
+		offset-- // the last line has no LF after it
 	}
-	if out := trimRightSpace(text[:offset]); out != "" {
-		return out
-	}
-	return trimRightSpace(text)
+	return offset
 }
 
 // trimRightSpace removes trailing white space, blank lines included.
