@@ -16,7 +16,7 @@ import (
 
 // newAgentEnv is a desk with three agents: Lee (named, told of
 // everything), Kim (told of everything) and Max (told of nothing).
-func newAgentEnv(t *testing.T) *env {
+func newAgentEnv(t *testing.T, deskKeys ...string) *env {
 	t.Helper()
 	sink, err := smtpsink.Start()
 	if err != nil {
@@ -31,6 +31,7 @@ address = "support@example.com"
 agents = ["lee@example.com", "kim@example.com", "max@example.com"]
 database = %q
 secret_file = %q
+%s
 
 [[agent]]
 address = "lee@example.com"
@@ -44,7 +45,7 @@ notify = "none"
 host = "127.0.0.1"
 port = %d
 tls = "none"
-`, filepath.Join(dir, "postdesk.db"), filepath.Join(dir, "postdesk.key"), sink.Port())
+`, filepath.Join(dir, "postdesk.db"), filepath.Join(dir, "postdesk.key"), strings.Join(deskKeys, "\n"), sink.Port())
 	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -93,6 +94,9 @@ func recipients(ms []parsed) []string {
 	slices.Sort(out)
 	return out
 }
+
+// flushParsed sends the outbox and returns the mails sent, parsed.
+func (e *env) flushParsed() []parsed { return parse(e.t, e.flush()) }
 
 // one returns the only mail of ms, failing the test otherwise.
 func one(t *testing.T, ms []parsed, what string) parsed {
