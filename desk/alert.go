@@ -21,6 +21,31 @@ func (d *Desk) FailureAlert(failed *store.OutboxItem, reason string) *store.Outb
 	return d.alert(failed.CaseID, n, d.now())
 }
 
+// Failed records what the desk does about a mail that will not be
+// delivered, in the transaction that marks it failed (mailout's
+// Options.OnFailure): the notify list gets an alert (FailureAlert) and,
+// when the mail was for participants of a case, its agents a notice. A
+// failed alert causes neither, a failed notice or transcript no notice, so
+// failures cannot feed each other.
+func (d *Desk) Failed(tx *store.Tx, failed *store.OutboxItem, reason string) error {
+	if err := enqueueAlert(tx, d.FailureAlert(failed, reason)); err != nil {
+		return err
+	}
+	switch failed.Kind {
+	case store.MailAlert, store.MailNotice, store.MailTranscript:
+		return nil
+	}
+	if failed.CaseID == 0 {
+		return nil
+	}
+	c, err := tx.Case(failed.CaseID)
+	if err != nil {
+		return err
+	}
+	report := failed.Kind + " to " + strings.Join(append(append([]string{}, failed.To...), failed.Cc...), ", ") + ": " + reason
+	return d.tellAgents(tx, c, noticeOf{code: store.CodeUndeliverable, internal: true, reason: report}, d.now())
+}
+
 // alert returns a mail to the notify list about case caseID (0: none), or
 // nil when nobody is to be told. It gets a Message-ID that carries no case,
 // so that a reply to it cannot thread into the case and reach the customer.

@@ -101,6 +101,9 @@ func (d *Desk) agentNotice(tx *store.Tx, c *store.Case, now time.Time) (store.No
 		return n, err
 	}
 	n.RequesterName, n.Contacts, n.Assignee, n.At = c.RequesterName, contacts, c.Assignee, now
+	if !c.FirstResponseAt.IsZero() {
+		n.FirstResponseDue = time.Time{} // answered: no target to show
+	}
 	return n, nil
 }
 

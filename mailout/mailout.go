@@ -32,10 +32,11 @@ type Options struct {
 	MaxAge    time.Duration    // how long to keep retrying; 0 = 5 days
 	Boundary  string           // fixed MIME boundary for golden tests; "" = random
 	Observer  Observer         // told what became of each mail (metrics); nil = nobody
-	// AlertFor returns the mail to queue for the support team when a mail
-	// fails for good (nil: none); the desk decides who is told and what.
-	// It is queued in the same transaction that marks the failure.
-	AlertFor func(failed *store.OutboxItem, reason string) *store.OutboxItem
+	// OnFailure records what the desk does about a mail that failed for
+	// good (an alert to the support team, notices to agents), in the
+	// transaction that marks it failed; nil: nothing. The desk decides who
+	// is told and what.
+	OnFailure func(tx *store.Tx, failed *store.OutboxItem, reason string) error
 }
 
 // Observer is told what became of each mail a Flush tried, once the result

@@ -182,11 +182,11 @@ func (f *flushRun) retry(ctx context.Context, it *store.OutboxItem, reason strin
 }
 
 func (f *flushRun) fail(ctx context.Context, it *store.OutboxItem, reason string) error {
-	var alert *store.OutboxItem
-	if f.s.o.AlertFor != nil {
-		alert = f.s.o.AlertFor(it, reason)
+	var then func(*store.Tx) error
+	if on := f.s.o.OnFailure; on != nil {
+		then = func(tx *store.Tx) error { return on(tx, it, reason) }
 	}
-	if err := f.s.db.MarkFailed(context.WithoutCancel(ctx), it.ID, f.now, reason, alert); err != nil {
+	if err := f.s.db.MarkFailed(context.WithoutCancel(ctx), it.ID, f.now, reason, then); err != nil {
 		return err
 	}
 	f.stats.Failed++

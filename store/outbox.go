@@ -343,10 +343,10 @@ func (db *DB) MarkRetry(ctx context.Context, id int64, next time.Time, reason st
 	return nil
 }
 
-// MarkFailed records that the mail will not be sent, adds a "delivery
-// failed" event to its case and, when alert is not nil, enqueues it (the
-// notice to the support team) in the same transaction.
-func (db *DB) MarkFailed(ctx context.Context, id int64, at time.Time, reason string, alert *OutboxItem) error {
+// MarkFailed records that the mail will not be sent and adds a "delivery
+// failed" event to its case; then, when not nil, runs in the same
+// transaction (the desk queues its alert and notices about the failure).
+func (db *DB) MarkFailed(ctx context.Context, id int64, at time.Time, reason string, then func(*Tx) error) error {
 	return db.Tx(ctx, func(tx *Tx) error {
 		var caseID sql.NullInt64
 		var kind, to string
@@ -355,8 +355,8 @@ func (db *DB) MarkFailed(ctx context.Context, id int64, at time.Time, reason str
 		if err != nil {
 			return fmt.Errorf("mark outbox row %d failed: %w", id, err)
 		}
-		if alert != nil {
-			if err := tx.Enqueue(alert); err != nil {
+		if then != nil {
+			if err := then(tx); err != nil {
 				return err
 			}
 		}

@@ -184,7 +184,7 @@ func TestOutboxLifecycle(t *testing.T) {
 		t.Errorf("NextDue = %v, %v", next, ok)
 	}
 	alert := &OutboxItem{Kind: MailAlert, To: []string{"oncall@y"}, MessageID: "pd.0.alert@y", CreatedAt: now}
-	if err := db.MarkFailed(ctx, it.ID, now, "550 no such user", alert); err != nil {
+	if err := db.MarkFailed(ctx, it.ID, now, "550 no such user", func(tx *Tx) error { return tx.Enqueue(alert) }); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := db.OutboxItem(ctx, alert.ID); err != nil || got.Kind != MailAlert || got.Status != OutboxQueued {

@@ -30,11 +30,16 @@ agents = ["agent@%s"]
 database = %q
 secret_file = %q
 
+# Only mail between the desks is of interest here, not notices to agents.
+[[agent]]
+address = "agent@%s"
+notify = "none"
+
 [smtp]
 host = "127.0.0.1"
 port = %d
 tls = "none"
-`, address, domainOf(address), filepath.Join(dir, "postdesk.db"), filepath.Join(dir, "postdesk.key"), sink.Port())
+`, address, domainOf(address), filepath.Join(dir, "postdesk.db"), filepath.Join(dir, "postdesk.key"), domainOf(address), sink.Port())
 	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}

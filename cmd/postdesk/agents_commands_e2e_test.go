@@ -236,3 +236,25 @@ func TestAgentMailWithATrustedDMARCPass(t *testing.T) {
 		t.Errorf("status %s", c.Status)
 	}
 }
+
+func TestAgentsAreToldOfFailedDeliveries(t *testing.T) {
+	e := newAgentEnv(t)
+	line := e.ingestText("c.eml", fmt.Sprintf(newCaseWithFile, 1, 1))
+	e.sink.Reject(550, 1) // the confirmation to Alice and Bob fails for good
+	out := e.flushParsed()
+	if got := recipients(out); !slices.Equal(got, []string{"kim@example.com", "lee@example.com"}) {
+		t.Fatalf("first flush reached %v", got)
+	}
+	out = e.flushParsed() // the notices of the failure, queued with it
+	if got := recipients(out); !slices.Equal(got, []string{"kim@example.com", "lee@example.com"}) {
+		t.Fatalf("failure told %v", got)
+	}
+	n := out[0]
+	if n.header("Reply-To") != "<support+comment@example.com>" || !strings.Contains(n.env.Text, "could not be delivered") ||
+		!strings.Contains(n.env.Text, "alice@acme.example") {
+		t.Errorf("failure notice Reply-To %q:\n%s", n.header("Reply-To"), n.env.Text)
+	}
+	if c := e.show(line.Case); !hasEvent(c, "agents told", "undeliverable") {
+		t.Errorf("no event of the notice: %+v", c.Events)
+	}
+}

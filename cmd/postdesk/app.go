@@ -92,7 +92,7 @@ func openApp(ctx context.Context, cfg *Config, o appOptions) (*app, error) {
 	}
 	a := &app{cfg: cfg, db: db, desk: d, log: o.logger, now: o.now, metrics: newMetrics(db, o.now, o.logger)}
 	if cfg.SMTP.Host != "" {
-		if a.sender, err = newSender(db, cfg, o, a.metrics, d.FailureAlert); err != nil {
+		if a.sender, err = newSender(db, cfg, o, a.metrics, d.Failed); err != nil {
 			db.Close()
 			return nil, err
 		}
@@ -210,7 +210,7 @@ func surveyURL(h HTTPConfig) string {
 
 // newSender builds the outbox sender of the configured SMTP server.
 func newSender(db *store.DB, cfg *Config, o appOptions, obs mailout.Observer,
-	alertFor func(*store.OutboxItem, string) *store.OutboxItem) (*mailout.Sender, error) {
+	onFailure func(*store.Tx, *store.OutboxItem, string) error) (*mailout.Sender, error) {
 	tpl, err := templates.New("")
 	if err != nil {
 		return nil, err
@@ -223,7 +223,7 @@ func newSender(db *store.DB, cfg *Config, o appOptions, obs mailout.Observer,
 		From: cfg.Desk.Address, Name: cfg.Desk.Name, Host: cfg.SMTP.Host, Port: cfg.SMTP.Port,
 		TLS: cfg.SMTP.TLS, Username: cfg.SMTP.Username, Password: password,
 		Templates: tpl, Now: o.now, Logger: o.logger, Boundary: o.boundary, Observer: obs,
-		AlertFor: alertFor,
+		OnFailure: onFailure,
 	})
 }
 

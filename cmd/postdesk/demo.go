@@ -5,13 +5,14 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"mime/quotedprintable"
-	"net/mail"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/jhillyerd/enmime/v2"
 
 	"github.com/postdesk/postdesk/desk"
 	"github.com/postdesk/postdesk/mailin"
@@ -21,8 +22,10 @@ import (
 
 // demo tells the whole story with no setup: an IMAP server and an SMTP
 // server in process, a database in a temporary directory, a few customers'
-// mails through the real intake, an agent's answer, a reply without the
-// case tag, a stranger's mail, and the close.
+// mails through the real intake, the notice an agent gets, the agent's
+// answer by mail, a reply without the case tag, another agent's internal
+// note, a stranger's mail, and the close by mail. It ends when every mail
+// it caused has been sent.
 func (c *cli) demo(ctx context.Context, args []string) error {
 	fs := newFlags("demo")
 	keep := fs.String("dir", "", "keep the database here instead of a temporary directory")
@@ -51,7 +54,8 @@ func (c *cli) demo(ctx context.Context, args []string) error {
 
 	cfg := DefaultConfig()
 	cfg.Desk.Name, cfg.Desk.Address = "Example Support", "support@example.com"
-	cfg.Desk.Agents = []string{"agent@example.com"}
+	cfg.Desk.Agents = []string{"lee@example.com", "kim@example.com"}
+	cfg.Agents = []AgentConfig{{Address: "lee@example.com", Name: "Lee Chen", Notify: "all"}}
 	cfg.Desk.Database = filepath.Join(dir, "postdesk.db")
 	cfg.Desk.SecretFile = filepath.Join(dir, "postdesk.key")
 	cfg.SMTP.Host, cfg.SMTP.Port, cfg.SMTP.TLS = sink.Host(), sink.Port(), "none"
@@ -101,45 +105,66 @@ type demoRun struct {
 
 func (d *demoRun) story(ctx context.Context) error {
 	w := d.stdout
-	fmt.Fprintf(w, "postdesk demo: IMAP on %s, SMTP on %s\n", d.imap.Addr(), d.sink.Addr())
+	fmt.Fprintf(w, "postdesk demo: IMAP on %s, SMTP on %s; agents lee@ and kim@example.com\n", d.imap.Addr(), d.sink.Addr())
 	d.step("Three mails arrive at support@example.com")
 	if err := d.deliver(ctx, demoAlice, demoCarol, demoVacation); err != nil {
 		return err
 	}
-	if _, err := d.sent(ctx, 2); err != nil {
-		return err
-	}
-	d.step("The confirmation Alice received")
-	fmt.Fprintln(w, readable(d.sink.Messages()[0].Data))
-	d.step("An agent answers case 1 from the command line")
-	err := d.app.desk.AgentReply(ctx, 1, "agent@example.com",
-		"Hello Alice,\n\nThe load balancer's security group blocks port 443. Please allow it and tell us.\n\nAgent", nil)
+	sent, err := d.drain(ctx)
 	if err != nil {
 		return err
 	}
-	d.app.sender.Kick()
-	sent, err := d.sent(ctx, 1)
-	if err != nil {
+	d.step("The confirmation Alice received: it never quotes her text")
+	fmt.Fprintln(w, readable(mailTo(sent, "alice@acme.example", "ELB").Data))
+	leeNotice := mailTo(sent, "lee@example.com", "ELB")
+	d.step("The notice Lee received: Alice's words in full, her log attached")
+	fmt.Fprintln(w, readable(leeNotice.Data))
+	d.step("Lee answers from his mail client, above the quoted notice")
+	if err := d.deliver(ctx, demoAgentReply(leeNotice.Data, "Lee Chen <lee@example.com>", "lee-1",
+		"Hello Alice,\n\nThe load balancer's security group blocks port 443. Please allow it and tell us.\n\nLee")); err != nil {
 		return err
 	}
+	if sent, err = d.drain(ctx); err != nil {
+		return err
+	}
+	answer := mailTo(sent, "alice@acme.example", "ELB")
+	d.step("What Alice and Bob received: the answer alone, not a line of the notice")
+	fmt.Fprintln(w, readable(answer.Data))
 	d.step("Bob answers the agent's mail; his client dropped the case tag, our Message-ID threads it")
-	if err := d.deliver(ctx, demoBobReply(sent)); err != nil {
+	if err := d.deliver(ctx, demoBobReply(string(answer.Data))); err != nil {
 		return err
 	}
-	d.step("A stranger writes with [Case #1] in the subject: held, nobody is mailed")
+	if sent, err = d.drain(ctx); err != nil {
+		return err
+	}
+	d.step("Kim notes by replying #note to her notice: Lee is told, the customer is not")
+	if err := d.deliver(ctx, demoAgentReply(mailTo(sent, "kim@example.com", "ELB").Data, "kim@example.com", "kim-1",
+		"#note\nBob confirms the fix. Lee, close it when you are ready.")); err != nil {
+		return err
+	}
+	if _, err := d.drain(ctx); err != nil {
+		return err
+	}
+	d.step("A stranger writes with [Case #1] in the subject: held, the agents are told, nobody else")
 	if err := d.deliver(ctx, demoStranger); err != nil {
+		return err
+	}
+	if _, err := d.drain(ctx); err != nil {
 		return err
 	}
 	d.step("Alice's first mail is delivered a second time")
 	if err := d.deliver(ctx, demoAlice); err != nil {
 		return err
 	}
-	d.step("The agent closes case 1")
-	if err := d.app.desk.Close(ctx, 1, "agent@example.com", "Security group fixed."); err != nil {
+	if _, err := d.drain(ctx); err != nil {
 		return err
 	}
-	d.app.sender.Kick()
-	if _, err := d.sent(ctx, 2); err != nil {
+	d.step("Lee closes case 1 by mail: Alice gets the closing mail and the survey, Lee a transcript")
+	if err := d.deliver(ctx, demoAgentReply(leeNotice.Data, "Lee Chen <lee@example.com>", "lee-2",
+		"#close\nSecurity group fixed.")); err != nil {
+		return err
+	}
+	if _, err := d.drain(ctx); err != nil {
 		return err
 	}
 	d.step("Case 1 as `postdesk case show 1` prints it")
@@ -152,7 +177,7 @@ func (d *demoRun) story(ctx context.Context) error {
 	}
 	inbox, _ := d.imap.Count("INBOX")
 	processed, _ := d.imap.Count("Processed")
-	fmt.Fprintf(w, "\nIMAP: %d left in INBOX, %d in Processed. SMTP: %d mails accepted.\n", inbox, processed, len(d.sink.Messages()))
+	fmt.Fprintf(w, "\nIMAP: %d left in INBOX, %d in Processed. SMTP: %d mails accepted, none left to send.\n", inbox, processed, len(d.sink.Messages()))
 	return nil
 }
 
@@ -196,43 +221,55 @@ func (m demoMoves) Processed(string, desk.Outcome, time.Duration) { m <- struct{
 // Reconnected is of no interest to the demo.
 func (demoMoves) Reconnected(string) {}
 
-// readable shows a sent mail as a person reads it: the headers that matter
-// and the decoded text, indented.
+// readable shows a sent mail as a person reads it: the headers that matter,
+// the decoded text and the attached files, indented.
 func readable(raw []byte) string {
-	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	env, err := enmime.ReadEnvelope(bytes.NewReader(raw))
 	if err != nil {
 		return err.Error()
 	}
 	var b strings.Builder
-	for _, h := range []string{"From", "To", "Cc", "Subject", "Message-ID", "In-Reply-To", "Auto-Submitted"} {
-		if v := m.Header.Get(h); v != "" {
+	for _, h := range []string{"From", "To", "Cc", "Reply-To", "Subject", "Message-ID", "In-Reply-To", "Auto-Submitted"} {
+		if v := env.GetHeader(h); v != "" {
 			fmt.Fprintf(&b, "%s: %s\n", h, v)
 		}
 	}
-	body, err := io.ReadAll(quotedprintable.NewReader(m.Body))
-	if err != nil {
-		return err.Error()
+	b.WriteString("\n" + strings.ReplaceAll(env.Text, "\r\n", "\n"))
+	for _, a := range env.Attachments {
+		fmt.Fprintf(&b, "\n[attached: %s, %s, %d bytes]", a.FileName, a.ContentType, len(a.Content))
 	}
-	b.WriteString("\n" + strings.ReplaceAll(string(body), "\r\n", "\n"))
 	return "  | " + strings.ReplaceAll(strings.TrimRight(b.String(), "\n"), "\n", "\n  | ")
 }
 
-// sent waits until the SMTP server has accepted n more mails, prints them
-// and returns the last one.
-func (d *demoRun) sent(ctx context.Context, n int) (string, error) {
+// drain waits until the SMTP server has accepted every mail queued so far,
+// prints the new ones and returns them.
+func (d *demoRun) drain(ctx context.Context) ([]smtpsink.Received, error) {
 	wait, cancel := context.WithTimeout(ctx, demoWait)
 	defer cancel()
-	msgs, err := d.sink.Wait(wait, d.seen+n)
+	rows, err := d.app.db.Outbox(ctx, 0)
 	if err != nil {
-		return "", fmt.Errorf("demo: mail was not sent: %w", err)
+		return nil, err
 	}
-	last := ""
-	for _, m := range msgs[d.seen:] {
-		last = string(m.Data)
-		fmt.Fprintf(d.stdout, "  sent to %s: %s\n", strings.Join(m.To, ", "), header(last, "Subject"))
+	msgs, err := d.sink.Wait(wait, len(rows))
+	if err != nil {
+		return nil, fmt.Errorf("demo: mail was not sent: %w", err)
+	}
+	fresh := msgs[d.seen:]
+	for _, m := range fresh {
+		fmt.Fprintf(d.stdout, "  sent to %s: %s\n", strings.Join(m.To, ", "), header(string(m.Data), "Subject"))
 	}
 	d.seen = len(msgs)
-	return last, nil
+	return fresh, nil
+}
+
+// mailTo returns the first of ms sent to rcpt whose subject holds word.
+func mailTo(ms []smtpsink.Received, rcpt, word string) smtpsink.Received {
+	for _, m := range ms {
+		if slices.Contains(m.To, rcpt) && strings.Contains(header(string(m.Data), "Subject"), word) {
+			return m
+		}
+	}
+	return smtpsink.Received{}
 }
 
 // header returns the first value of a header in a raw message (unfolded).
@@ -311,4 +348,24 @@ func demoBobReply(agentMail string) string {
 		"Date: " + demoDate + "\r\nMessage-ID: <bob-1@acme.example>\r\n" +
 		"In-Reply-To: " + id + "\r\nReferences: " + id + "\r\n\r\n" +
 		"Done, port 443 is open now and it works. Thanks!\r\n\r\n> Hello Alice,\r\n> The load balancer's security group blocks port 443.\r\n"
+}
+
+// demoAgentReply answers a notice as Gmail does: the text on top, then
+// "On … wrote:" and the notice quoted with "> ", sent to the notice's
+// Reply-To and threaded under it (which proves the agent received it).
+func demoAgentReply(notice []byte, from, id, text string) string {
+	env, err := enmime.ReadEnvelope(bytes.NewReader(notice))
+	if err != nil {
+		return ""
+	}
+	var quoted strings.Builder
+	for _, l := range strings.Split(strings.TrimRight(strings.ReplaceAll(env.Text, "\r\n", "\n"), "\n"), "\n") {
+		quoted.WriteString(strings.TrimRight("> "+l, " ") + "\r\n")
+	}
+	msgID := env.GetHeader("Message-ID")
+	return "From: " + from + "\r\nTo: " + strings.Trim(env.GetHeader("Reply-To"), "<>") + "\r\n" +
+		"Subject: Re: " + env.GetHeader("Subject") + "\r\nDate: " + demoDate + "\r\nMessage-ID: <" + id + "@example.com>\r\n" +
+		"In-Reply-To: " + msgID + "\r\nReferences: " + msgID + "\r\n\r\n" +
+		strings.ReplaceAll(text, "\n", "\r\n") + "\r\n\r\nOn Sat, Nov 21, 2026 at 9:05 AM Example Support <support@example.com> wrote:\r\n" +
+		quoted.String()
 }

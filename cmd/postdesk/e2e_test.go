@@ -354,7 +354,13 @@ func TestDemo(t *testing.T) {
 		"from bob@acme.example: reply (case 1)",
 		"from mallory@evil.example: held (case 1)",
 		": duplicate (case 1)",
-		"0 left in INBOX, 6 in Processed",
+		"From: \"Alice Martin via Example Support\" <support@example.com>",
+		"[attached: app.log, text/plain, 50 bytes]",
+		"from lee@example.com: reply (case 1) — agent reply",
+		"from kim@example.com: reply (case 1) — agent note",
+		"from lee@example.com: reply (case 1) — agent commands",
+		"0 left in INBOX, 9 in Processed",
+		"none left to send",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("demo output lacks %q\n%s", want, text)
