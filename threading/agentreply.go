@@ -142,18 +142,5 @@ var headerKeys = map[string]bool{
 // recipient or subject field. It is wider than isHeaderBlock, which wants the
 // date, so that a client that drops or renames the date field still cuts.
 func isAgentHeaderBlock(lines []string, i int) bool {
-	key, value, ok := headerLine(lines[i])
-	if !ok || !fromKeys[key] || value == "" {
-		return false
-	}
-	for j := i + 1; j < len(lines) && j <= i+3; j++ {
-		key, value, ok := headerLine(lines[j])
-		if !ok {
-			return false
-		}
-		if (dateKeys[key] || headerKeys[key]) && value != "" {
-			return true
-		}
-	}
-	return false
+	return headerBlock(lines, i, func(key string) bool { return dateKeys[key] || headerKeys[key] })
 }

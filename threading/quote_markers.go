@@ -251,6 +251,13 @@ func headerFollows(lines []string, i int) bool {
 // isHeaderBlock reports whether lines[i] is "From: …" followed, within three
 // header-like lines, by "Sent: …" or "Date: …" (in any of several languages).
 func isHeaderBlock(lines []string, i int) bool {
+	return headerBlock(lines, i, func(key string) bool { return dateKeys[key] })
+}
+
+// headerBlock reports whether lines[i] is "From: …" (in one of the languages
+// of fromKeys) followed, within three header-like lines, by a field whose key
+// ends reports.
+func headerBlock(lines []string, i int, ends func(key string) bool) bool {
 	key, value, ok := headerLine(lines[i])
 	if !ok || !fromKeys[key] || value == "" {
 		return false
@@ -260,7 +267,7 @@ func isHeaderBlock(lines []string, i int) bool {
 		if !ok {
 			return false
 		}
-		if dateKeys[key] && value != "" {
+		if ends(key) && value != "" {
 			return true
 		}
 	}

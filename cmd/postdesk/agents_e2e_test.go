@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -18,20 +16,8 @@ import (
 // everything), Kim (told of everything) and Max (told of nothing).
 func newAgentEnv(t *testing.T, deskKeys ...string) *env {
 	t.Helper()
-	sink, err := smtpsink.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sink.Close() })
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "postdesk.toml")
-	text := fmt.Sprintf(`[desk]
-name = "Example Support"
-address = "support@example.com"
-agents = ["lee@example.com", "kim@example.com", "max@example.com"]
-database = %q
-secret_file = %q
-%s
+	return newEnvConfig(t, `agents = ["lee@example.com", "kim@example.com", "max@example.com"]
+`+strings.Join(deskKeys, "\n")+`
 
 [[agent]]
 address = "lee@example.com"
@@ -40,16 +26,7 @@ name = "Lee Chen"
 [[agent]]
 address = "max@example.com"
 notify = "none"
-
-[smtp]
-host = "127.0.0.1"
-port = %d
-tls = "none"
-`, filepath.Join(dir, "postdesk.db"), filepath.Join(dir, "postdesk.key"), strings.Join(deskKeys, "\n"), sink.Port())
-	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return &env{t: t, dir: dir, cfg: cfg, sink: sink}
+`, "")
 }
 
 // parsed is a received mail read as a mail client would.

@@ -31,6 +31,22 @@ func newEnv(t *testing.T) *env {
 // newEnvWith is newEnv with more [desk] keys and more tables appended.
 func newEnvWith(t *testing.T, deskKeys, tables string) *env {
 	t.Helper()
+	return newEnvConfig(t, `agents = ["agent@example.com"]
+`+deskKeys+`
+# The tests of customer-facing mail count what customers get; the agents'
+# notices are the business of agents_e2e_test.go.
+[[agent]]
+address = "agent@example.com"
+notify = "none"
+`, tables)
+}
+
+// newEnvConfig starts an SMTP server and writes a configuration for the
+// desk support@example.com that sends to it: deskKeys go in [desk] (they
+// must name the agents) and may be followed by tables; more tables come
+// after [smtp].
+func newEnvConfig(t *testing.T, deskKeys, tables string) *env {
+	t.Helper()
 	sink, err := smtpsink.Start()
 	if err != nil {
 		t.Fatal(err)
@@ -41,16 +57,9 @@ func newEnvWith(t *testing.T, deskKeys, tables string) *env {
 	text := fmt.Sprintf(`[desk]
 name = "Example Support"
 address = "support@example.com"
-agents = ["agent@example.com"]
 database = %q
 secret_file = %q
 %s
-# The tests of customer-facing mail count what customers get; the agents'
-# notices are the business of agents_e2e_test.go.
-[[agent]]
-address = "agent@example.com"
-notify = "none"
-
 [smtp]
 host = "127.0.0.1"
 port = %d
