@@ -19,6 +19,7 @@ const (
 	MailClosed       = "closed"       // the case was closed (with the survey)
 	MailRefusal      = "refusal"      // the mail could not open a case
 	MailAlert        = "alert"        // something for the notify list
+	MailContact      = "contact"      // the contacts named in Cc of a new case: who added them, the case number
 	// Mail to agents (DESIGN §9), in the desk's default language.
 	MailNotice     = "notice"     // something happened on a case an agent works
 	MailTranscript = "transcript" // what became of an agent's mail and its commands
@@ -46,6 +47,9 @@ type Notice struct {
 	// ContactsAdded and ContactsRefused tell who now receives case mail.
 	ContactsAdded   []string  `json:"contacts_added,omitempty"`
 	ContactsRefused []Refusal `json:"contacts_refused,omitempty"`
+	// InvalidAddresses counts the Cc entries that were no mailable address:
+	// text that fails the address rule is never copied into a mail.
+	InvalidAddresses int `json:"invalid_addresses,omitempty"`
 	// Rejected lists files of the customer's mail that were not kept.
 	Rejected []Rejected `json:"rejected,omitempty"`
 	// Author is who wrote Body (an agent's address on replies).
