@@ -123,14 +123,15 @@ func (s *Sender) build(ctx context.Context, it *store.OutboxItem, now time.Time)
 
 // autoSubmitted is the Auto-Submitted value for a kind of mail (RFC 3834
 // §5): the desk's automatic answers to a customer's mail (confirmation,
-// refusal) are "auto-replied"; notices the desk writes on its own (status,
-// closing, alerts, and notices and transcripts to agents) are
-// "auto-generated"; an agent's reply, written by a person, carries none.
+// refusal, and the contact mail to those its Cc named) are "auto-replied";
+// notices the desk writes on its own (status, closing, alerts, and notices
+// and transcripts to agents) are "auto-generated"; an agent's reply,
+// written by a person, carries none.
 func autoSubmitted(kind string) string {
 	switch kind {
 	case store.MailReply:
 		return ""
-	case store.MailConfirmation, store.MailRefusal:
+	case store.MailConfirmation, store.MailRefusal, store.MailContact:
 		return "auto-replied"
 	default: // status, closed, alert, notice, transcript
 		return "auto-generated"
@@ -166,7 +167,8 @@ func (s *Sender) view(n store.Notice) templates.View {
 	v := templates.View{
 		Case: n.Case, Tag: n.Tag, Subject: n.Subject, Status: n.Status, Severity: n.Severity,
 		Type: n.Type, Service: n.Service, Requester: n.Requester, FirstResponseDue: n.FirstResponseDue,
-		ContactsAdded: n.ContactsAdded, Author: n.Author, Resolution: n.Resolution, Reason: n.Reason,
+		ContactsAdded: n.ContactsAdded, InvalidAddresses: n.InvalidAddresses,
+		Author: n.Author, Resolution: n.Resolution, Reason: n.Reason,
 		Code: n.Code, Plan: n.Plan, SeverityAsked: n.SeverityAsked, SurveyLinks: n.SurveyLinks,
 		// The agent's text, without blank lines or spaces around it.
 		Body:        strings.TrimLeft(strings.TrimRightFunc(n.Body, unicode.IsSpace), "\r\n"),

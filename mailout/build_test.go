@@ -25,7 +25,8 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 var (
-	kinds = []string{store.MailConfirmation, store.MailReply, store.MailStatus, store.MailClosed, store.MailRefusal, store.MailAlert}
+	kinds = []string{store.MailConfirmation, store.MailContact, store.MailReply, store.MailStatus, store.MailClosed,
+		store.MailRefusal, store.MailAlert}
 	langs = []string{"en", "fr", "ja"}
 )
 
@@ -68,6 +69,12 @@ func sampleRow(kind, lang string, caseID int64, file store.Attachment) *store.Ou
 		n.Plan, n.Severity, n.SeverityAsked, n.Code = "business", "urgent", "critical", store.CodeSeverityCapped
 		it.Cc = []string{"bob@acme.example"}
 		it.References = it.References[:1]
+	case store.MailContact:
+		// Who added them and the case number, as the desk queues it: none
+		// of the sender's words (DESIGN §14).
+		n = store.Notice{Case: 1042, Tag: "[Case #1042]", Requester: "alice@acme.example", RequesterName: "Alice Martin"}
+		it.To = []string{"bob@acme.example", "carol@acme.example"}
+		it.References = it.References[:1]
 	case store.MailReply:
 		n.Author, n.Body, n.Attachments = "sam@example.com", text.body, []store.Attachment{file}
 		n.SurveyLinks = surveyLinks("1042.7")
@@ -107,6 +114,13 @@ var variants = map[string]func(*store.OutboxItem){
 	},
 	"closed-autoclosed": func(it *store.OutboxItem) {
 		it.Notice.Code, it.Notice.Resolution = store.CodeAutoclosed, ""
+	},
+	// Cc entries that are no address are counted, never listed (DESIGN
+	// §14); the confirmation goes to the requester alone.
+	"confirmation-invalid-addresses": func(it *store.OutboxItem) {
+		it.Notice.ContactsRefused = it.Notice.ContactsRefused[:1]
+		it.Notice.InvalidAddresses = 2
+		it.Cc = nil
 	},
 }
 
@@ -256,13 +270,14 @@ func TestBuiltMessagesCarryTheirHeaders(t *testing.T) {
 				}
 				p := parse(t, raw)
 				wantSubject, wantBody, _ := ts.Render(lang, kind, s.view(it.Notice))
-				auto := map[string]string{"reply": "", "confirmation": "auto-replied", "refusal": "auto-replied",
-					"status": "auto-generated", "closed": "auto-generated", "alert": "auto-generated"}[kind]
+				auto := map[string]string{"reply": "", "confirmation": "auto-replied", "contact": "auto-replied",
+					"refusal": "auto-replied", "status": "auto-generated", "closed": "auto-generated",
+					"alert": "auto-generated"}[kind]
 				h := p.header
 				for _, c := range []struct{ name, got, want string }{
 					{"From", h.Get("From"), `"Example Support" <support@example.com>`},
 					{"Reply-To", h.Get("Reply-To"), "<support@example.com>"},
-					{"To", h.Get("To"), "<" + it.To[0] + ">"},
+					{"To", h.Get("To"), "<" + strings.Join(it.To, ">, <") + ">"},
 					{"Message-ID", h.Get("Message-ID"), "<" + it.MessageID + ">"},
 					{"Date", h.Get("Date"), "Sat, 21 Nov 2026 09:00:00 +0000"},
 					{"Content-Language", h.Get("Content-Language"), lang},

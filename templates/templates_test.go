@@ -12,7 +12,7 @@ import (
 
 // kinds are the mails to customers and the support team's alerts; the
 // mails to agents (notices and transcripts) are tested in agents_test.go.
-var kinds = []string{"confirmation", "reply", "status", "closed", "refusal", "alert"}
+var kinds = []string{"confirmation", "contact", "reply", "status", "closed", "refusal", "alert"}
 
 // testView is a filled View whose free text is neither English, French nor
 // Japanese, so that any English found in a translation comes from the template.
@@ -49,7 +49,7 @@ func TestEveryKindRendersInEveryLanguage(t *testing.T) {
 	if got := Languages(); !slices.Equal(got, []string{"en", "fr", "ja"}) {
 		t.Fatalf("Languages() = %v", got)
 	}
-	if got := s.Kinds(); !slices.Equal(got, []string{"alert", "closed", "confirmation", "notice", "refusal", "reply", "status", "transcript"}) {
+	if got := s.Kinds(); !slices.Equal(got, []string{"alert", "closed", "confirmation", "contact", "notice", "refusal", "reply", "status", "transcript"}) {
 		t.Fatalf("Kinds() = %v", got)
 	}
 	for _, lang := range Languages() {
@@ -92,6 +92,8 @@ func TestEachKindSaysWhatItMustSay(t *testing.T) {
 			"First response target: 2026-11-21 13:00 UTC", "Case type: technical support", "Service: ELB",
 			"keep [Case #1042] in the subject", "  - bob@acme.example\n  - carol@acme.example",
 			"eve@other.example: REASON-CONTACT", "core.dump (6 MiB): REASON-FILE"}},
+		{"contact", "[Case #1042] You were added to a support case", []string{"Case number: 1042",
+			"Added by: <alice@acme.example>", "keep [Case #1042] in the subject", "DESK-NAME"}},
 		{"reply", "Re: [Case #1042] ELB 503", []string{"AGENT-BODY line 1\nAGENT-BODY line 2\n\n-- \n",
 			"Case number: 1042", "#close"}},
 		{"status", "Re: [Case #1042] ELB 503", []string{"pending (waiting for your reply)", "Reason: REASON-TEXT"}},
@@ -129,11 +131,11 @@ func TestOptionalPartsAreLeftOutWhenEmpty(t *testing.T) {
 		lang, kind string
 		absent     []string
 	}{
-		{"en", "confirmation", []string{"First response target", "Case type", "Service:", "were added", "were not added", "not kept"}},
+		{"en", "confirmation", []string{"First response target", "Case type", "Service:", "were added", "were not added", "left out", "not kept"}},
 		{"en", "closed", []string{"Resolution", "one click"}},
-		{"fr", "confirmation", []string{"Première réponse", "Type de dossier", "Service :", "ont été ajoutées", "conservés"}},
+		{"fr", "confirmation", []string{"Première réponse", "Type de dossier", "Service :", "ont été ajoutées", "champ Cc", "conservés"}},
 		{"fr", "closed", []string{"Résolution", "en un clic"}},
-		{"ja", "confirmation", []string{"初回回答", "ケースの種類", "サービス:", "追加いたしました", "保存できません"}},
+		{"ja", "confirmation", []string{"初回回答", "ケースの種類", "サービス:", "追加いたしました", "Cc欄", "保存できません"}},
 		{"ja", "closed", []string{"解決内容", "ワンクリック"}},
 	}
 	for _, tt := range tests {

@@ -22,7 +22,10 @@ type View struct {
 
 	ContactsAdded   []string  // addresses that now receive case mail
 	ContactsRefused []Refusal // addresses that were not added, and why
-	Rejected        []File    // files of the customer's mail that were not kept, and why
+	// InvalidAddresses counts the Cc entries that were no mailable address;
+	// their text is never shown (DESIGN §14), only how many there were.
+	InvalidAddresses int
+	Rejected         []File // files of the customer's mail that were not kept, and why
 
 	Author      string // who wrote Body (an agent's address on replies)
 	Body        string // an agent's text; never a customer's
@@ -114,6 +117,7 @@ func sampleView() View {
 			{Address: "eve@other.example", Reason: "a case has at most 5 additional contacts", Code: "too-many-contacts", Limit: 5},
 			{Address: "bad address", Reason: "not a valid address", Code: "invalid-address"},
 		},
+		InvalidAddresses: 2,
 		Rejected: []File{
 			{Filename: "core.dump", Size: 6 << 20, Reason: "larger than 5 MiB", Code: "file-too-large", Limit: 5 << 20},
 			{Filename: "d.log", Size: 200, Reason: "more than 3 files in one message", Code: "too-many-files", Limit: 3},
