@@ -82,10 +82,14 @@ func (d *Desk) tooManyCases(tx *store.Tx, in *Inbound, now time.Time) (bool, err
 	return true, err
 }
 
-// dmarc returns the DMARC result ("pass", "fail", "none", …; "" when
-// none is trusted) of the topmost Authentication-Results header (RFC 8601)
-// whose authserv-id is the configured one: the receiving MTA adds those
-// and removes forged ones; any other is the sender's word.
+// dmarc returns the DMARC result ("pass", "fail", "none", …; "" when no
+// trusted header gives one) that our own MTA recorded (RFC 8601). Only the
+// Authentication-Results headers of the configured authserv-id above the
+// first header of another id count: our MTA adds its header on top and
+// removes forged ones of its id, so anything below a foreign header, and
+// any header of another id, is the sender's word. The first dmarc result
+// of those headers wins; a header without one gives nothing, and neither
+// does a missing header: "" never proves anything.
 func (d *Desk) dmarc(in *Inbound) string {
 	if d.o.AuthservID == "" {
 		return ""
@@ -93,15 +97,42 @@ func (d *Desk) dmarc(in *Inbound) string {
 	for _, h := range in.AuthResults {
 		id, results, _ := strings.Cut(h, ";")
 		if fields := strings.Fields(id); len(fields) == 0 || !strings.EqualFold(fields[0], d.o.AuthservID) {
-			continue
+			return ""
 		}
-		for _, r := range strings.Split(results, ";") {
-			method, value, ok := strings.Cut(strings.TrimSpace(r), "=")
-			if ok && strings.EqualFold(strings.TrimSpace(method), "dmarc") {
-				return strings.ToLower(strings.Fields(value + " ")[0])
-			}
+		if r := dmarcIn(results); r != "" {
+			return r
 		}
-		return ""
 	}
 	return ""
+}
+
+// dmarcIn returns the dmarc method's result in the resinfo list of one
+// Authentication-Results header, "" when it has none. Comments in
+// parentheses are dropped first, so "(dmarc=pass)" in a comment counts for
+// nothing.
+func dmarcIn(results string) string {
+	for _, r := range strings.Split(dropComments(results), ";") {
+		method, value, ok := strings.Cut(strings.TrimSpace(r), "=")
+		if ok && strings.EqualFold(strings.TrimSpace(method), "dmarc") {
+			return strings.ToLower(strings.Fields(value + " ")[0])
+		}
+	}
+	return ""
+}
+
+// dropComments removes RFC 5322 comments, nested ones too.
+func dropComments(s string) string {
+	var b strings.Builder
+	depth := 0
+	for _, r := range s {
+		switch {
+		case r == '(':
+			depth++
+		case r == ')' && depth > 0:
+			depth--
+		case depth == 0:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }

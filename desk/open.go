@@ -12,14 +12,68 @@ import (
 )
 
 // open makes a new case of an inbound mail, keeps the mail as its first
-// message, adds its Cc addresses as contacts and enqueues the confirmation.
+// message, adds its Cc addresses as contacts and enqueues the confirmation
+// to the requester and a mail to the contacts saying who added them.
 // related names the case this one follows (a reply long after closing).
+// A mail that failed DMARC at our MTA opens its case held: no contact is
+// added, nobody but the agents is told (DESIGN §14).
 func (d *Desk) open(tx *store.Tx, in *Inbound, rawID int64, now time.Time, related int64) (Result, error) {
 	fields := ParseFields(in.Text)
 	terms := d.terms(in.From)
 	if caseType(in.Route) == TypeTechnical && !terms.plan.Technical {
 		return d.refuseTechnical(tx, in, terms, now)
 	}
+	c, err := d.newCase(tx, in, fields, terms, now, related)
+	if err != nil {
+		return Result{}, err
+	}
+	if d.dmarc(in) == "fail" {
+		res, _, err := d.holdMessage(tx, c, in, rawID, "its sender failed DMARC; the case was opened without contacts and nobody was mailed", now)
+		return res, err
+	}
+	added, refused, err := d.addContacts(tx, c, in.Cc, min(d.o.Contacts, terms.plan.Contacts), now)
+	if err != nil {
+		return Result{}, err
+	}
+	m := d.inboundMessage(c.ID, rawID, "customer", in, now)
+	if err := tx.InsertMessage(m); err != nil {
+		return Result{}, err
+	}
+	notice := d.notice(c)
+	notice.ContactsAdded, notice.Rejected = added, m.Rejected
+	for _, r := range refused {
+		// Text that fails the address rule is counted, never mailed back.
+		if r.Code == store.CodeInvalidAddress {
+			notice.InvalidAddresses++
+			continue
+		}
+		notice.ContactsRefused = append(notice.ContactsRefused, r)
+	}
+	if fields.Severity != "" && fields.Severity != c.Severity {
+		notice.Code, notice.SeverityAsked = store.CodeSeverityCapped, fields.Severity
+		notice.Reason = fmt.Sprintf("the %s plan allows severities up to %s", terms.planName, terms.plan.MaxSeverity)
+	}
+	err = d.enqueue(tx, c, &store.OutboxItem{Kind: store.MailConfirmation, To: []string{c.Requester}, Notice: notice}, now)
+	if err != nil {
+		return Result{}, err
+	}
+	if len(added) > 0 {
+		// Who added them and the case number: not a word of the sender's.
+		n := store.Notice{Case: c.ID, Tag: d.tag.Format(c.ID), Requester: c.Requester, RequesterName: c.RequesterName}
+		if err := d.enqueue(tx, c, &store.OutboxItem{Kind: store.MailContact, To: added, Notice: n}, now); err != nil {
+			return Result{}, err
+		}
+	}
+	of := noticeOf{code: store.CodeNewCase, msg: m, fromName: in.FromName}
+	if d.IsAgent(in.From) {
+		of.actor = in.From
+	}
+	return Result{Outcome: NewCase, Case: c.ID}, d.tellAgents(tx, c, of, now)
+}
+
+// newCase stores the case a new mail opens, with its requester and the
+// "created" event.
+func (d *Desk) newCase(tx *store.Tx, in *Inbound, fields Fields, terms customerTerms, now time.Time, related int64) (*store.Case, error) {
 	severity := terms.plan.grant(fields.Severity)
 	if related == 0 {
 		related = d.cited(tx, in)
@@ -43,10 +97,10 @@ func (d *Desk) open(tx *store.Tx, in *Inbound, rawID int64, now time.Time, relat
 	}
 	c.FirstResponseDue = terms.hours.Due(now, d.target(terms.plan, severity))
 	if err := tx.InsertCase(c); err != nil {
-		return Result{}, err
+		return nil, err
 	}
 	if err := tx.AddParticipant(c.ID, in.From, "requester", now); err != nil {
-		return Result{}, err
+		return nil, err
 	}
 	detail := fmt.Sprintf("by %s, plan %s, severity %s", in.From, terms.planName, severity)
 	if fields.Severity != "" && fields.Severity != severity {
@@ -55,33 +109,7 @@ func (d *Desk) open(tx *store.Tx, in *Inbound, rawID int64, now time.Time, relat
 	if related != 0 {
 		detail += fmt.Sprintf(", follows case %d", related)
 	}
-	if err := tx.AddEvent(c.ID, now, "created", detail); err != nil {
-		return Result{}, err
-	}
-	added, refused, err := d.addContacts(tx, c, in.Cc, min(d.o.Contacts, terms.plan.Contacts), now)
-	if err != nil {
-		return Result{}, err
-	}
-	m := d.inboundMessage(c.ID, rawID, "customer", in, now)
-	if err := tx.InsertMessage(m); err != nil {
-		return Result{}, err
-	}
-	notice := d.notice(c)
-	notice.ContactsAdded, notice.ContactsRefused, notice.Rejected = added, refused, m.Rejected
-	if fields.Severity != "" && fields.Severity != severity {
-		notice.Code, notice.SeverityAsked = store.CodeSeverityCapped, fields.Severity
-		notice.Reason = fmt.Sprintf("the %s plan allows severities up to %s", terms.planName, terms.plan.MaxSeverity)
-	}
-	err = d.enqueue(tx, c, &store.OutboxItem{Kind: store.MailConfirmation, To: []string{c.Requester},
-		Cc: added, Notice: notice}, now)
-	if err != nil {
-		return Result{}, err
-	}
-	of := noticeOf{code: store.CodeNewCase, msg: m, fromName: in.FromName}
-	if d.IsAgent(in.From) {
-		of.actor = in.From
-	}
-	return Result{Outcome: NewCase, Case: c.ID}, d.tellAgents(tx, c, of, now)
+	return c, tx.AddEvent(c.ID, now, "created", detail)
 }
 
 // caseSubject is the subject of a new case: the mail's subject without

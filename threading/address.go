@@ -3,6 +3,7 @@ package threading
 import (
 	"errors"
 	"fmt"
+	"golang.org/x/net/idna"
 	"net/mail"
 	"strings"
 	"unicode"
@@ -95,19 +96,37 @@ func isAlnum(c byte) bool {
 // long s U+017F never matches 's', so a look-alike address never takes
 // over someone's identity. Plus-tags are kept ("eve+1@" is not "eve@").
 //
+// An internationalised domain becomes its IDNA A-label (RFC 5891), so
+// "bücher.example" and "xn--bcher-kva.example" are one domain; the
+// conversion is plain Punycode of the labels as written, without the
+// UTS 46 mapping, which would fold the Kelvin sign into 'k' again. A
+// domain that is not valid UTF-8 or cannot be converted is kept as written.
+//
 // The key is not validated: garbage gives a key that matches only the same
-// garbage, and "" gives "". AddressKey is idempotent and never returns a
-// longer string than addr. Internationalised domains are compared as
-// written for now; converting them to their IDNA A-label (as §14 asks)
-// comes later, and until then a U-label and its A-label have different
-// keys.
+// garbage, and "" gives "". AddressKey is idempotent.
 func AddressKey(addr string) string {
 	s := strings.TrimFunc(addr, isAddressTrim)
 	at := strings.LastIndexByte(s, '@')
 	if at >= 0 && rootDot(s[at+1:]) {
 		s = s[:len(s)-1]
 	}
-	return lowerASCIIString(s)
+	s = lowerASCIIString(s)
+	if at >= 0 && !isASCII(s[at+1:]) && utf8.ValidString(s[at+1:]) {
+		if a, err := idna.Punycode.ToASCII(s[at+1:]); err == nil {
+			s = s[:at+1] + lowerASCIIString(a)
+		}
+	}
+	return s
+}
+
+// isASCII reports whether s holds only ASCII bytes.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // isAddressTrim reports whether r is trimmed from both ends of an address

@@ -20,10 +20,11 @@ func TestAddressKey(t *testing.T) {
 		{"dot at the end of a local part without domain is kept", "lee.", "lee."},
 		{"split at the last at sign", `"A@B"@Example.com`, `"a@b"@example.com`},
 		{"plus-tag is kept", "Eve+1@example.com", "eve+1@example.com"},
-		{"non-ASCII letters keep their case", "Ärger@Bücher.example", "Ärger@bücher.example"},
+		{"non-ASCII letters of the local part keep their case", "Ärger@example.com", "Ärger@example.com"},
+		{"an internationalised domain becomes its A-label", "Ärger@Bücher.example", "Ärger@xn--bcher-kva.example"},
 		{"Kelvin sign is not folded to k", "\u212aim@example.com", "\u212aim@example.com"},
 		{"long s is not folded to s", "\u017fam@example.com", "\u017fam@example.com"},
-		{"Kelvin sign in the domain is not folded", "lee@example.\u212az", "lee@example.\u212az"},
+		{"Kelvin sign in the domain is not folded", "lee@example.\u212az", "lee@example.xn--z-3wn"},
 		{"no-break space is trimmed as white space", "\u00a0lee@example.com\u00a0", "lee@example.com"},
 		{"invalid UTF-8 is kept", "\xffLee@example.com", "\xfflee@example.com"},
 		{"address without at sign is lower-cased", "Postmaster", "postmaster"},
@@ -53,6 +54,8 @@ func TestAddressKeyMatches(t *testing.T) {
 		{"dotless i does not match i", "l\u0131nda@example.com", "linda@example.com", false},
 		{"plus-tag is another address", "eve+1@example.com", "eve@example.com", false},
 		{"sub-domain is another address", "lee@mail.example.com", "lee@example.com", false},
+		{"U-label and A-label are one domain", "lee@bücher.example", "lee@XN--BCHER-KVA.example", true},
+		{"Kelvin sign in the domain does not match k", "agent@des\u212a.example", "agent@desk.example", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

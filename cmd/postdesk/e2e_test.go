@@ -147,10 +147,17 @@ func TestWalkingSkeleton(t *testing.T) {
 		t.Fatalf("ingest = %+v", line)
 	}
 	sent := e.flush()
-	if len(sent) != 1 {
-		t.Fatalf("flush sent %d mails, want the confirmation", len(sent))
+	if len(sent) != 2 {
+		t.Fatalf("flush sent %d mails, want the confirmation and the contacts' mail", len(sent))
 	}
-	conf := sent[0]
+	conf, added := sent[0], sent[1]
+	// The contacts learn who added them and the case number: nothing of
+	// the subject or text, which anyone may have written.
+	if !slices.Equal(added.To, []string{"bob@acme.example", "carol@acme.example"}) ||
+		bytes.Contains(added.Data, []byte("ELB")) || bytes.Contains(added.Data, []byte("port 443")) ||
+		!bytes.Contains(added.Data, []byte("alice@acme.example")) || !strings.Contains(headerOf(added, "Subject"), "[Case #1]") {
+		t.Errorf("contacts' mail to %v:\n%s", added.To, added.Data)
+	}
 	if subj := headerOf(conf, "Subject"); !strings.Contains(subj, "[Case #1]") {
 		t.Errorf("confirmation subject %q lacks the tag", subj)
 	}

@@ -511,14 +511,14 @@ func TestHTTPWithRealIntakeAndOutbox(t *testing.T) {
 	checkSeries(t, values, map[string]float64{
 		`postdesk_mails_total{mailbox="support",outcome="new_case"}`: 1,
 		`postdesk_processing_seconds_count{mailbox="support"}`:       1,
-		`postdesk_outbox_queued`:                                     1, // the confirmation
+		`postdesk_outbox_queued`:                                     2, // the confirmation, the contacts' mail
 	})
 	if ts := values[`postdesk_last_poll_timestamp_seconds{mailbox="support"}`]; ts != float64(poller.LastSuccess().UnixNano())/1e9 {
 		t.Errorf("last poll %v, want the poller's LastSuccess %v", ts, poller.LastSuccess())
 	}
 
-	if st, err := sender.Flush(ctx); err != nil || st.Sent != 1 {
-		t.Fatalf("Flush = %+v, %v; want 1 sent", st, err)
+	if st, err := sender.Flush(ctx); err != nil || st.Sent != 2 {
+		t.Fatalf("Flush = %+v, %v; want 2 sent", st, err)
 	}
 	values, _ = scrape(t, srv.URL)
 	checkSeries(t, values, map[string]float64{
