@@ -64,7 +64,7 @@ func agentCommandLines(text string) (lines []agentLine, rest string) {
 }
 
 // parseCommands splits the command lines at the top of text (after blank
-// lines) from the rest. A line is a command when it is "#" (or "＃")
+// lines) from the rest; lines past maxCommands are dropped. A line is a command when it is "#" (or "＃")
 // directly followed by a known name; the first other line ends them, so
 // "#1 priority" or a hashtag inside the text is never a command.
 func parseCommands(text string, known map[string]bool) (cmds []command, rest string) {
@@ -84,7 +84,9 @@ func parseCommands(text string, known map[string]bool) (cmds []command, rest str
 		if !known[name] {
 			break
 		}
-		cmds = append(cmds, command{name: name, arg: strings.TrimSpace(arg)})
+		if len(cmds) < maxCommands {
+			cmds = append(cmds, command{name: name, arg: strings.TrimSpace(arg)})
+		}
 	}
 	if len(cmds) == 0 {
 		return nil, text

@@ -188,21 +188,38 @@ func TestCustomerCloseAndSurvey(t *testing.T) {
 	f := newFixture(t, withCustomers)
 	n := f.open()
 	tag := fmt.Sprintf("Re: [Case #%d] ELB down", n)
-	f.receive(f.mail("alice@acme.example", tag, "#close\nThe restart fixed it.\n\n> old quote"))
+	// The tag alone is no proof of receipt: the text joins, #close does not run.
+	f.receive(f.mail("alice@acme.example", tag, "#close\nForged by someone who knows the number."))
+	if c := f.kase(n); c.Status == desk.StatusClosed {
+		t.Fatal("a #close with the subject tag alone closed the case")
+	}
+	f.receive(f.reply("alice@acme.example", n, "#close\nThe restart fixed it.\n\n> old quote"))
 	c := f.kase(n)
 	if c.Status != desk.StatusClosed {
 		t.Fatalf("status %s", c.Status)
 	}
 	out := f.outbox()
 	closed := out[len(out)-2]
-	if closed.Kind != store.MailClosed || closed.Notice.Resolution != "The restart fixed it." || len(closed.Notice.SurveyLinks) != 5 {
+	// The customer's resolution is theirs; it is not relayed to anyone.
+	if closed.Kind != store.MailClosed || closed.Notice.Resolution != "" || len(closed.Notice.SurveyLinks) != 5 {
 		t.Errorf("closing mail %+v", closed.Notice)
+	}
+	if st := out[len(out)-1]; strings.Contains(fmt.Sprint(st.Notice), "restart fixed") {
+		t.Errorf("the contacts got the customer's resolution: %+v", st.Notice)
 	}
 	if !strings.HasPrefix(closed.Notice.SurveyLinks[3], "https://help.example.com/survey/") {
 		t.Errorf("link %q", closed.Notice.SurveyLinks[3])
 	}
 	before := len(f.outbox())
-	res := f.receive(f.mail("alice@acme.example", tag, "4 thanks, quick help"))
+	if f.receive(f.mail("alice@acme.example", tag, "1")); f.kase(n).Status != desk.StatusOpen {
+		t.Errorf("a rating with the tag alone: status %s, want reopened as a plain reply", f.kase(n).Status)
+	}
+	if _, ok, _ := f.db.CaseRating(ctx, n); ok {
+		t.Error("a rating with the subject tag alone counted")
+	}
+	f.receive(f.reply("alice@acme.example", n, "#close"))
+	before = len(f.outbox())
+	res := f.receive(f.reply("alice@acme.example", n, "4 thanks, quick help"))
 	if res.Outcome != desk.Reply || f.kase(n).Status != desk.StatusClosed {
 		t.Errorf("survey answer: %+v, status %s", res, f.kase(n).Status)
 	}
@@ -210,7 +227,7 @@ func TestCustomerCloseAndSurvey(t *testing.T) {
 		t.Errorf("rating %d %v, want 4", r, ok)
 	}
 	f.now = f.now.Add(time.Minute)
-	f.receive(f.mail("alice@acme.example", tag, "5"))
+	f.receive(f.reply("alice@acme.example", n, "5"))
 	if r, _, _ := f.db.CaseRating(ctx, n); r != 5 {
 		t.Errorf("a later answer should replace: rating %d", r)
 	}
@@ -251,6 +268,14 @@ func TestAgentReplyCarriesRatingLinks(t *testing.T) {
 	if err != nil || tok.Case != n || tok.Message == 0 || tok.Rating != 5 {
 		t.Errorf("token %+v, %v", tok, err)
 	}
+}
+
+// reply is mail from a participant of case n that answers a mail we sent
+// on it (proof of receipt: one of our Message-IDs in In-Reply-To).
+func (f *fixture) reply(from string, n int64, text string) *desk.Inbound {
+	in := f.mail(from, fmt.Sprintf("Re: [Case #%d] ELB down", n), text)
+	in.InReplyTo = []string{f.ids.New(n)}
+	return in
 }
 
 // agentMail is mail from agent on case n that answers a notice we sent
@@ -367,7 +392,7 @@ func TestTick(t *testing.T) {
 func TestCustomerEscalate(t *testing.T) {
 	f := newFixture(t, withCustomers)
 	n := f.open()
-	f.receive(f.mail("bob@acme.example", fmt.Sprintf("Re: [Case #%d] ELB down", n), "#escalate\nWe are losing money."))
+	f.receive(f.reply("bob@acme.example", n, "#escalate\nWe are losing money."))
 	if c := f.kase(n); c.EscalatedAt.IsZero() {
 		t.Error("not marked escalated")
 	}

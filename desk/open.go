@@ -58,8 +58,9 @@ func (d *Desk) open(tx *store.Tx, in *Inbound, rawID int64, now time.Time, relat
 		return Result{}, err
 	}
 	if len(added) > 0 {
-		// Who added them and the case number: not a word of the sender's.
-		n := store.Notice{Case: c.ID, Tag: d.tag.Format(c.ID), Requester: c.Requester, RequesterName: c.RequesterName}
+		// Who added them (the address, not the display name: that is the
+		// sender's text too) and the case number: not a word of the sender's.
+		n := store.Notice{Case: c.ID, Tag: d.tag.Format(c.ID), Requester: c.Requester}
 		if err := d.enqueue(tx, c, &store.OutboxItem{Kind: store.MailContact, To: added, Notice: n}, now); err != nil {
 			return Result{}, err
 		}

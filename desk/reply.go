@@ -38,9 +38,19 @@ func (d *Desk) reply(tx *store.Tx, c *store.Case, in *Inbound, rawID int64, now 
 	}
 	m := d.inboundMessage(c.ID, rawID, "customer", in, now)
 	cmds, rest := parseCommands(m.NewText, customerCommands)
+	// Commands and survey answers need proof of receipt (DESIGN §14): a
+	// reply to a mail we sent on this case. The subject tag alone lets the
+	// text join the case, not act on it.
+	receipt := d.receipt(c, in)
+	if !receipt && len(cmds) > 0 {
+		if err := tx.AddEvent(c.ID, now, "commands ignored", "mail from "+in.From+" answers no mail of ours on the case"); err != nil {
+			return Result{}, err
+		}
+		cmds, rest = nil, m.NewText
+	}
 	reopened := false
 	if c.Status == StatusClosed {
-		if rating, comment, ok := surveyAnswer(m.NewText); ok && role == "requester" {
+		if rating, comment, ok := surveyAnswer(m.NewText); ok && role == "requester" && receipt {
 			if err := tx.InsertMessage(m); err != nil {
 				return Result{}, err
 			}
@@ -103,9 +113,18 @@ func (d *Desk) customerCommands(tx *store.Tx, c *store.Case, from string, cmds [
 		}
 	}
 	if has(cmds, "close") {
-		return d.closeCase(tx, c, closing{by: from, resolution: rest, code: store.CodeClosed, reason: "closed by " + from}, now)
+		// The customer's words stay with the agents (the message's notice):
+		// no resolution is relayed to the other participants (DESIGN §14).
+		return d.closeCase(tx, c, closing{by: from, code: store.CodeClosed, reason: "closed by " + from}, now)
 	}
 	return nil
+}
+
+// receipt reports whether in answers a mail we sent on case c: one of our
+// Message-IDs naming c in In-Reply-To or References.
+func (d *Desk) receipt(c *store.Case, in *Inbound) bool {
+	n, ok := d.o.IDs.FindCase(in.InReplyTo, in.References)
+	return ok && n == c.ID
 }
 
 // hold keeps a mail on the case for agents only: nobody on the case is

@@ -206,10 +206,10 @@ func TestCloseSurveyAndEscalation(t *testing.T) {
 		t.Fatalf("status %s after #close", c.Status)
 	}
 	sent = e.flush()
-	var closing string
+	var closing, closingID string
 	for _, m := range sent {
 		if slices.Equal(m.To, []string{"alice@acme.example"}) {
-			closing = body(t, m)
+			closing, closingID = body(t, m), headerOf(m, "Message-ID")
 		}
 	}
 	if !strings.Contains(closing, "reply to this mail with a number from 1 (poor) to 5 (excellent)") &&
@@ -221,7 +221,7 @@ func TestCloseSurveyAndEscalation(t *testing.T) {
 	}
 	for i, answer := range []string{"4 thanks", "5"} {
 		line := e.ingestText(fmt.Sprintf("rate%d.eml", i), "From: alice@acme.example\nTo: support@example.com\n"+
-			fmt.Sprintf("Subject: Re: [Case #1] ELB unreachable\nMessage-ID: <rate-%d@acme.example>\n\n%s\n", i, answer))
+			fmt.Sprintf("Subject: Re: [Case #1] ELB unreachable\nMessage-ID: <rate-%d@acme.example>\nIn-Reply-To: %s\n\n%s\n", i, closingID, answer))
 		if line.Outcome != "reply" {
 			t.Errorf("answer %q: %+v", answer, line)
 		}
