@@ -1,6 +1,7 @@
 package desk
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -59,10 +60,33 @@ func (d *Desk) alert(caseID int64, n store.Notice, now time.Time) *store.OutboxI
 	}
 }
 
-// enqueueAlert queues alert when there is one.
+// Alerts to the notify list a case may cause in an hour, and alerts about
+// no case (a sender over the new-case limit) in an hour: a flood of mail
+// cannot become a flood of alerts (DESIGN §14).
+const (
+	alertsPerCaseHour = 2
+	alertsNoCaseHour  = 10
+)
+
+// enqueueAlert queues alert when there is one, within the hourly limits;
+// an alert over them is recorded as an event on its case.
 func enqueueAlert(tx *store.Tx, alert *store.OutboxItem) error {
 	if alert == nil {
 		return nil
+	}
+	limit := alertsPerCaseHour
+	if alert.CaseID == 0 {
+		limit = alertsNoCaseHour
+	}
+	n, err := tx.Bump(fmt.Sprintf("alert:%d", alert.CaseID), hourWindow(alert.CreatedAt))
+	if err != nil {
+		return err
+	}
+	if n > limit {
+		if alert.CaseID == 0 {
+			return nil
+		}
+		return tx.AddEvent(alert.CaseID, alert.CreatedAt, "alert suppressed", fmt.Sprintf("over %d alerts an hour: %s", limit, alert.Notice.Reason))
 	}
 	return tx.Enqueue(alert)
 }

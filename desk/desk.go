@@ -40,7 +40,8 @@ var (
 	ErrNotAgent    = errors.New("not a configured agent address")
 	ErrBadValue    = errors.New("bad value")
 	ErrNoSuchKey   = errors.New("unknown setting")
-	// ErrLimit: the case has its most contacts.
+	// ErrLimit: a limit was reached (a case's contacts, a survey link's
+	// answers a minute).
 	ErrLimit = errors.New("limit reached")
 )
 
@@ -356,7 +357,7 @@ func (d *Desk) recordProgress(tx *store.Tx, in *Inbound) error {
 }
 
 func (d *Desk) classify(tx *store.Tx, in *Inbound, rawID int64, now time.Time) (Result, error) {
-	if id, ok, err := tx.CaseOfMessageID(in.MessageID); err != nil || ok {
+	if id, ok, err := tx.CaseOfMessageIDFrom(in.MessageID, in.From); err != nil || ok {
 		return Result{Outcome: Duplicate, Case: id, Reason: "Message-ID stored before"}, err
 	}
 	if d.o.IDs.Ours(in.MessageID) {

@@ -64,6 +64,21 @@ func (d *Desk) limitAutomatic(tx *store.Tx, it *store.OutboxItem, now time.Time)
 	return len(it.To) > 0, nil
 }
 
+// senderKey is the key of a sender for rate limits: its address key
+// without a plus-tag, so that eve+1@ … eve+30@ count as one sender (they
+// stay different addresses for participation).
+func senderKey(addr string) string {
+	k := addrKey(addr)
+	at := strings.LastIndexByte(k, '@')
+	if at < 0 {
+		return k
+	}
+	if plus := strings.IndexByte(k[:at], '+'); plus > 0 {
+		return k[:plus] + k[at:]
+	}
+	return k
+}
+
 // tooManyCases counts a new case by sender and reports whether the sender
 // is over NewCasesPerHour. The first time in an hour it is, the notify list
 // is alerted.
@@ -71,7 +86,7 @@ func (d *Desk) tooManyCases(tx *store.Tx, in *Inbound, now time.Time) (bool, err
 	if d.o.NewCasesPerHour < 0 {
 		return false, nil
 	}
-	n, err := tx.Bump("new:"+addrKey(in.From), hourWindow(now))
+	n, err := tx.Bump("new:"+senderKey(in.From), hourWindow(now))
 	if err != nil || n <= d.o.NewCasesPerHour {
 		return false, err
 	}

@@ -97,11 +97,29 @@ func (d *Desk) AnswerSurvey(ctx context.Context, token, comment string) error {
 	if err != nil {
 		return err
 	}
-	sum := sha256.Sum256([]byte(token))
-	return d.onCase(ctx, t.Case, func(tx *store.Tx, c *store.Case, now time.Time) error {
-		return d.rate(tx, c, t.Message, t.Rating, comment, "web", fmt.Sprintf("%x", sum), now)
+	hash := fmt.Sprintf("%x", sha256.Sum256([]byte(token)))
+	over := false
+	err = d.onCase(ctx, t.Case, func(tx *store.Tx, c *store.Case, now time.Time) error {
+		n, err := tx.Bump("survey:"+hash, now.Truncate(time.Minute))
+		if err != nil || n > surveyAnswersPerMinute {
+			over = err == nil
+			return err // the count is kept: the transaction commits
+		}
+		return d.rate(tx, c, t.Message, t.Rating, comment, "web", hash, now)
 	})
+	if err == nil && over {
+		err = fmt.Errorf("survey link of case %d: %w: more than %d answers a minute", t.Case, ErrLimit, surveyAnswersPerMinute)
+	}
+	return err
 }
+
+// A survey link takes surveyAnswersPerMinute answers a minute, and a case
+// keeps its latest surveysKept answers: a flooded link cannot fill the
+// database (DESIGN §14).
+const (
+	surveyAnswersPerMinute = 3
+	surveysKept            = 20
+)
 
 func (d *Desk) rate(tx *store.Tx, c *store.Case, message int64, rating int, comment, via, tokenHash string, now time.Time) error {
 	comment = strings.TrimSpace(comment)
@@ -111,6 +129,9 @@ func (d *Desk) rate(tx *store.Tx, c *store.Case, message int64, rating int, comm
 	s := &store.Survey{CaseID: c.ID, MessageID: message, Rating: rating, Comment: comment, Via: via,
 		TokenHash: tokenHash, AnsweredAt: now}
 	if err := tx.AddSurvey(s); err != nil {
+		return err
+	}
+	if err := tx.TrimSurveys(c.ID, surveysKept); err != nil {
 		return err
 	}
 	what := "the case"

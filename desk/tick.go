@@ -59,7 +59,19 @@ func (d *Desk) Tick(ctx context.Context) (TickStats, error) {
 
 // escalate marks the case escalated, mails the notify list and tells the
 // agents of the case (but actor, the agent who asked; "" for none).
+//
+// An escalation somebody asked for (CodeEscalated) counts once per case per
+// hour: more in the hour are recorded as an event and change nothing.
 func (d *Desk) escalate(tx *store.Tx, c *store.Case, code, reason, actor string, now time.Time) error {
+	if code == store.CodeEscalated {
+		n, err := tx.Bump(fmt.Sprintf("escalate:%d", c.ID), hourWindow(now))
+		if err != nil {
+			return err
+		}
+		if n > 1 {
+			return tx.AddEvent(c.ID, now, "escalation refused", reason+": escalated already this hour")
+		}
+	}
 	c.EscalatedAt, c.UpdatedAt = now, now
 	if err := tx.UpdateCase(c); err != nil {
 		return err

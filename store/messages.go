@@ -173,6 +173,27 @@ func (tx *Tx) CaseOfMessageID(messageID string) (caseID int64, ok bool, err erro
 	return caseID, true, nil
 }
 
+// qCaseOfMessageIDFrom is qCaseOfMessageID for one sender.
+const qCaseOfMessageIDFrom = "SELECT case_id FROM messages WHERE message_id = ? AND message_id != '' AND from_addr = ? LIMIT 1"
+
+// CaseOfMessageIDFrom finds the case holding a message with this
+// Message-ID from this sender (From exactly as stored): the same mail
+// delivered again. Another sender reusing the Message-ID is not found
+// (DESIGN §14: duplicates are keyed on the sender too).
+func (tx *Tx) CaseOfMessageIDFrom(messageID, from string) (caseID int64, ok bool, err error) {
+	if messageID == "" {
+		return 0, false, nil
+	}
+	err = tx.tx.QueryRowContext(tx.ctx, qCaseOfMessageIDFrom, messageID, from).Scan(&caseID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("look up message %s: %w", messageID, err)
+	}
+	return caseID, true, nil
+}
+
 // InsertMessage stores m with its kept and rejected attachments and sets m.ID.
 func (tx *Tx) InsertMessage(m *Message) error {
 	var raw sql.NullInt64

@@ -14,6 +14,7 @@ func TestIntakeQueriesUseIndexes(t *testing.T) {
 	db, _ := openTest(t)
 	for name, query := range map[string]string{
 		"case of a Message-ID":  qCaseOfMessageID,
+		"a sender's Message-ID": qCaseOfMessageIDFrom,
 		"raw message by digest": "SELECT id FROM raw_messages WHERE sha256 = ?",
 		"thread of a case":      "SELECT message_id FROM messages WHERE case_id = ? ORDER BY id",
 		"outbox row by Message": "UPDATE outbox SET bounce = ? WHERE message_id = ?",

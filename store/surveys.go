@@ -35,6 +35,16 @@ func (tx *Tx) AddSurvey(s *Survey) error {
 	return nil
 }
 
+// TrimSurveys keeps the latest keep answers of a case and deletes the rest.
+func (tx *Tx) TrimSurveys(caseID int64, keep int) error {
+	_, err := tx.tx.ExecContext(tx.ctx, `DELETE FROM surveys WHERE case_id = ? AND id NOT IN
+		(SELECT id FROM surveys WHERE case_id = ? ORDER BY answered_at DESC, id DESC LIMIT ?)`, caseID, caseID, keep)
+	if err != nil {
+		return fmt.Errorf("trim surveys of case %d: %w", caseID, err)
+	}
+	return nil
+}
+
 // CaseRating is the latest rating of the case's closing survey; ok is false
 // when nobody answered it.
 func (db *DB) CaseRating(ctx context.Context, caseID int64) (rating int, ok bool, err error) {

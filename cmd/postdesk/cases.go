@@ -282,10 +282,10 @@ func (c *cli) caseList(ctx context.Context, a *app, status string, asJSON bool) 
 	if asJSON {
 		return writeJSON(c.stdout, out)
 	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(terminal{c.stdout}, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CASE\tSTATUS\tSEVERITY\tREQUESTER\tSUBJECT")
 	for _, k := range out {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", k.ID, k.Status, k.Severity, k.Requester, k.Subject)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", k.ID, k.Status, k.Severity, termLine(k.Requester), termLine(k.Subject))
 	}
 	return tw.Flush()
 }

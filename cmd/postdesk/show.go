@@ -76,8 +76,8 @@ func (c *cli) caseShow(ctx context.Context, a *app, n int64, asJSON bool) error 
 	if asJSON {
 		return writeJSON(c.stdout, cj)
 	}
-	w := c.stdout
-	fmt.Fprintf(w, "%s %s\n", a.desk.Tag(cj.ID), cj.Subject)
+	w := terminal{c.stdout}
+	fmt.Fprintf(w, "%s %s\n", a.desk.Tag(cj.ID), termLine(cj.Subject))
 	fmt.Fprintf(w, "status %s, severity %s, type %s", cj.Status, cj.Severity, cj.Type)
 	if cj.Service != "" {
 		fmt.Fprintf(w, ", service %s", cj.Service)
@@ -95,18 +95,20 @@ func (c *cli) caseShow(ctx context.Context, a *app, n int64, asJSON bool) error 
 		fmt.Fprintln(w)
 	}
 	for _, m := range cj.Messages {
-		fmt.Fprintf(w, "\n--- #%d %s %s from %s\n", m.ID, m.Direction, m.Kind, m.From)
-		fmt.Fprintln(w, strings.TrimRight(m.NewText, "\n"))
+		fmt.Fprintf(w, "\n--- #%d %s %s from %s\n", m.ID, m.Direction, m.Kind, termLine(m.From))
+		// Indented, so that no line of a mail can pass for one of ours.
+		text := strings.TrimRight(m.NewText, "\n")
+		fmt.Fprintln(w, "  "+strings.ReplaceAll(text, "\n", "\n  "))
 		for _, at := range m.Attachments {
-			fmt.Fprintf(w, "[attachment %s, %s, %d bytes]\n", at.Filename, at.ContentType, at.Size)
+			fmt.Fprintf(w, "[attachment %s, %s, %d bytes]\n", termLine(at.Filename), termLine(at.ContentType), at.Size)
 		}
 		for _, r := range m.RejectedAttachments {
-			fmt.Fprintf(w, "[not kept: %s, %d bytes: %s]\n", r.Filename, r.Size, r.Reason)
+			fmt.Fprintf(w, "[not kept: %s, %d bytes: %s]\n", termLine(r.Filename), r.Size, r.Reason)
 		}
 	}
 	fmt.Fprintln(w, "\n--- events")
 	for _, e := range cj.Events {
-		fmt.Fprintf(w, "%s  %-16s %s\n", e.At.Format("2006-01-02 15:04:05"), e.Kind, e.Detail)
+		fmt.Fprintf(w, "%s  %-16s %s\n", e.At.Format("2006-01-02 15:04:05"), e.Kind, termLine(e.Detail))
 	}
 	fmt.Fprintln(w, "\n--- mail sent")
 	for _, o := range cj.Outbox {

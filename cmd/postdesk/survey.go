@@ -51,6 +51,11 @@ func (a *app) surveyError(w http.ResponseWriter, err error) {
 		http.Error(w, "This survey link is not valid.", http.StatusNotFound)
 		return
 	}
+	if errors.Is(err, desk.ErrLimit) {
+		w.Header().Set("Retry-After", "60")
+		http.Error(w, "This link was answered several times this minute; please try again in a minute.", http.StatusTooManyRequests)
+		return
+	}
 	a.log.Error("survey", "err", err)
 	http.Error(w, "The survey could not be recorded; please try again later.", http.StatusServiceUnavailable)
 }
