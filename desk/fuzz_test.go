@@ -43,3 +43,29 @@ func FuzzParseCommands(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAgentCommandLines: the agent's command parser never panics, takes
+// every "#letter" line at the top as a command (known or not, so that a
+// typo is refused rather than mailed), never returns a command line whose
+// text the mail does not hold, and leaves no command line at the top of the
+// rest.
+func FuzzAgentCommandLines(f *testing.F) {
+	for _, s := range []string{"#note\ninternal", "#nte\nhello", "#take", "#release contact", "#1 priority", "＃ノート\ntext",
+		"\n\n#severity high\n#assign a@b\n\ntext", "#", "#\x00", "#é"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		lines, rest := agentCommandLines(text)
+		for _, l := range lines {
+			if !strings.Contains(text, l.line) || l.name == "" {
+				t.Fatalf("command line %+v not in %q", l, text)
+			}
+		}
+		if again, _ := agentCommandLines(rest); len(again) > 0 {
+			t.Fatalf("the rest %q of %q still starts with commands %+v", rest, text, again)
+		}
+		if len(rest) > len(text) {
+			t.Fatalf("the rest %q is longer than %q", rest, text)
+		}
+	})
+}
