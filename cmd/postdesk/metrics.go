@@ -40,7 +40,7 @@ var (
 	knownOutcomes = []desk.Outcome{desk.NewCase, desk.Reply, desk.Held, desk.Duplicate, desk.Bounced,
 		desk.AutoDropped, desk.Refused, desk.Quarantined}
 	knownKinds = []string{store.MailConfirmation, store.MailReply, store.MailStatus, store.MailClosed,
-		store.MailRefusal, store.MailAlert}
+		store.MailRefusal, store.MailAlert, store.MailContact, store.MailNotice, store.MailTranscript}
 )
 
 // outboxStatser is what the metrics read of the store: *store.DB.
