@@ -105,16 +105,20 @@ func isAlnum(c byte) bool {
 // The key is not validated: garbage gives a key that matches only the same
 // garbage, and "" gives "". AddressKey is idempotent.
 func AddressKey(addr string) string {
-	s := strings.TrimFunc(addr, isAddressTrim)
+	s := lowerASCIIString(strings.TrimFunc(addr, isAddressTrim))
 	at := strings.LastIndexByte(s, '@')
-	if at >= 0 && rootDot(s[at+1:]) {
-		s = s[:len(s)-1]
+	if at < 0 {
+		return s
 	}
-	s = lowerASCIIString(s)
-	if at >= 0 && !isASCII(s[at+1:]) && utf8.ValidString(s[at+1:]) {
-		if a, err := idna.Punycode.ToASCII(s[at+1:]); err == nil {
+	// The A-label first, so that the root dot is judged on what the key
+	// keeps and the key is its own key.
+	if domain := s[at+1:]; !isASCII(domain) && utf8.ValidString(domain) {
+		if a, err := idna.Punycode.ToASCII(domain); err == nil {
 			s = s[:at+1] + lowerASCIIString(a)
 		}
+	}
+	if rootDot(s[at+1:]) {
+		s = s[:len(s)-1]
 	}
 	return s
 }
