@@ -51,8 +51,9 @@ type MailboxOptions struct {
 	// Password is used unless Token is set. It is never logged.
 	Password string
 	// Token, when set, returns an OAuth 2.0 bearer token for AUTHENTICATE
-	// XOAUTH2 (Gmail, Microsoft 365). It is called on every connect; the token
-	// is never logged.
+	// XOAUTH2 (Gmail, Microsoft 365), e.g. TokenCommand.Token. It is called
+	// on every connect, with the context of the poll (it must return when
+	// that ends); the token is never logged.
 	Token func(ctx context.Context) (string, error)
 	// Folder is where new mail arrives: "INBOX".
 	Folder string
@@ -348,11 +349,11 @@ func (p *Poller) connect(ctx context.Context) (*conn, error) {
 
 // session turns a TCP connection into a logged-in one.
 func (p *Poller) session(ctx context.Context, raw net.Conn) (*conn, error) {
-	c, err := p.handshake(ctx, raw)
+	c, plain, err := p.handshake(ctx, raw)
 	if err != nil {
 		return nil, err
 	}
-	if err := p.login(ctx, c); err != nil {
+	if err := p.login(ctx, c, plain); err != nil {
 		// DESIGN §8: after a failed SASL exchange the connection is not reused.
 		c.Close()
 		return nil, err
@@ -370,74 +371,6 @@ func (p *Poller) session(ctx context.Context, raw net.Conn) (*conn, error) {
 		}
 	}
 	return cn, nil
-}
-
-// handshake sets up TLS as configured and waits for the greeting.
-func (p *Poller) handshake(ctx context.Context, raw net.Conn) (*imapclient.Client, error) {
-	opts := &imapclient.Options{
-		UnilateralDataHandler: &imapclient.UnilateralDataHandler{Mailbox: p.mailboxUpdate},
-	}
-	var c *imapclient.Client
-	switch p.o.TLS {
-	case "implicit":
-		tc := tls.Client(raw, p.tlsConfig([]string{"imap"}))
-		if err := tc.HandshakeContext(ctx); err != nil {
-			return nil, fmt.Errorf("tls: %w", err)
-		}
-		c = imapclient.New(tc, opts)
-	case "starttls":
-		opts.TLSConfig = p.tlsConfig(nil)
-		var err error
-		if c, err = imapclient.NewStartTLS(raw, opts); err != nil {
-			return nil, fmt.Errorf("starttls: %w", err)
-		}
-	case "none":
-		c = imapclient.New(raw, opts)
-	default:
-		return nil, fmt.Errorf("unknown tls mode %q (want implicit, starttls or none)", p.o.TLS)
-	}
-	if err := c.WaitGreeting(); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("greeting: %w", err)
-	}
-	return c, nil
-}
-
-func (p *Poller) tlsConfig(protos []string) *tls.Config {
-	cfg := &tls.Config{}
-	if p.o.TLSConfig != nil {
-		cfg = p.o.TLSConfig.Clone()
-	}
-	if cfg.ServerName == "" {
-		cfg.ServerName, _, _ = net.SplitHostPort(p.o.Addr)
-	}
-	if cfg.NextProtos == nil {
-		cfg.NextProtos = protos
-	}
-	return cfg
-}
-
-// login authenticates with LOGIN, or with AUTHENTICATE XOAUTH2 when a token
-// source is configured. Errors never carry the password or the token.
-func (p *Poller) login(ctx context.Context, c *imapclient.Client) error {
-	if p.o.Token == nil {
-		if err := c.Login(p.o.Username, p.o.Password).Wait(); err != nil {
-			return fmt.Errorf("login as %s: %w", p.o.Username, err)
-		}
-		return nil
-	}
-	token, err := p.o.Token(ctx)
-	if err != nil {
-		return fmt.Errorf("oauth2 token for %s: %w", p.o.Username, err)
-	}
-	xo := &xoauth2Client{username: p.o.Username, token: token}
-	if err := c.Authenticate(xo); err != nil {
-		if xo.refusal != nil {
-			err = errors.Join(err, xo.refusal)
-		}
-		return fmt.Errorf("authenticate %s as %s: %w", XOAUTH2, p.o.Username, err)
-	}
-	return nil
 }
 
 // mailboxUpdate runs on the client's reader goroutine: it only signals.

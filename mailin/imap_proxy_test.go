@@ -8,11 +8,13 @@ import (
 	"testing"
 )
 
-// proxy forwards TCP between the poller and the server; it can cut the
-// server→client stream in the middle of a marker, hold it there until the
-// test lets it go on, and drop every connection.
+// proxy forwards TCP between the poller and the server, recording both
+// ways; it can cut the server→client stream in the middle of a marker,
+// hold it there until the test lets it go on, and drop every connection.
 type proxy struct {
 	t       *testing.T
+	sent    lockedBuffer // client→server, every connection
+	got     lockedBuffer // server→client, as read from the server
 	ln      net.Listener
 	target  string
 	wg      sync.WaitGroup
@@ -117,7 +119,7 @@ func (p *proxy) accept() {
 func (p *proxy) up(client, server net.Conn) {
 	defer p.wg.Done()
 	defer recoverTest(p.t)
-	io.Copy(server, client)
+	io.Copy(server, io.TeeReader(client, &p.sent))
 	server.Close()
 	client.Close()
 }
@@ -134,6 +136,7 @@ func (p *proxy) down(server, client net.Conn) {
 	for {
 		n, err := server.Read(buf)
 		chunk := buf[:n]
+		p.got.Write(chunk)
 		if cut, ok := p.cutPoint(&seenCut, chunk); ok {
 			client.Write(chunk[:cut])
 			return

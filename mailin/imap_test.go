@@ -142,6 +142,15 @@ func TestPollOnceConnects(t *testing.T) {
 				var certErr *tls.CertificateVerificationError
 				return errors.As(err, &certErr)
 			}},
+		{name: "STARTTLS checks the certificate against Addr's host", serverTLS: "starttls",
+			edit: func(o *MailboxOptions, _ *testServer) { o.TLS = "starttls" },
+			ok: func(err error) bool {
+				var certErr *tls.CertificateVerificationError
+				return errors.As(err, &certErr)
+			}},
+		{name: "STARTTLS to a server without it is refused",
+			edit: func(o *MailboxOptions, _ *testServer) { o.TLS = "starttls" },
+			ok:   func(err error) bool { return err != nil && strings.Contains(err.Error(), "starttls") }},
 		{name: "plain text to a server that wants TLS is refused", serverTLS: "starttls",
 			edit: func(o *MailboxOptions, _ *testServer) { o.TLS = "none" },
 			ok:   func(err error) bool { return imapCode(err) == imap.ResponseCodePrivacyRequired }},

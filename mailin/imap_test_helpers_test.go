@@ -51,6 +51,8 @@ type testServer struct {
 	roots  *x509.CertPool
 	tls    string      // as serverConfig.tls
 	closed chan string // the user of each session that ended ("" before login)
+	// transcript is what every session read and wrote.
+	transcript *lockedBuffer
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced after each APPEND
@@ -88,7 +90,7 @@ func startServer(t *testing.T, cfg serverConfig) *testServer {
 			t.Logf("server transcript:\n%s", transcript)
 		}
 	})
-	s := &testServer{tls: cfg.tls, closed: make(chan string, 64), changed: make(chan struct{})}
+	s := &testServer{tls: cfg.tls, closed: make(chan string, 64), changed: make(chan struct{}), transcript: transcript}
 	opts := &imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
 			inner := mem.NewSession().(imapserver.SessionIMAP4rev2)
@@ -220,7 +222,9 @@ func (s *testSession) Authenticate(mech string) (sasl.Server, error) {
 }
 
 // xoauth2Server accepts the configured token; for any other it sends
-// Gmail's error challenge, waits for the empty response, then says NO.
+// Gmail's error challenge. The client must then cancel the exchange ("*",
+// answered BAD by imapserver before Next is called); any other answer is
+// refused with a BAD naming it.
 type xoauth2Server struct {
 	session    *testSession
 	challenged bool
@@ -228,10 +232,7 @@ type xoauth2Server struct {
 
 func (x *xoauth2Server) Next(resp []byte) ([]byte, bool, error) {
 	if x.challenged {
-		if len(resp) != 0 {
-			return nil, false, errors.New("xoauth2: want an empty response to the error challenge")
-		}
-		return nil, false, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAuthenticationFailed, Text: "Invalid credentials"}
+		return nil, false, &imap.Error{Type: imap.StatusResponseTypeBad, Text: fmt.Sprintf("want a cancel, got %q", resp)}
 	}
 	want := "user=" + testUser + "\x01auth=Bearer " + x.session.cfg.token + "\x01\x01"
 	if string(resp) == want {

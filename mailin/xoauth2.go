@@ -33,17 +33,15 @@ func (e *XOAUTH2Error) Error() string {
 
 // NewXOAUTH2Client returns a SASL client that authenticates username with an
 // OAuth 2.0 bearer token. When the server refuses the token it sends an error
-// challenge; the client answers it with an empty response, as the mechanism
-// requires, so that the server ends the exchange with a NO. The connection
-// should then be closed.
+// challenge: Next returns it as an *XOAUTH2Error, and the caller must end the
+// exchange by cancelling it (a line "*", RFC 3501 §6.2.2), which go-imap's
+// Authenticate does not do (the Poller does), then close the connection.
 func NewXOAUTH2Client(username, token string) sasl.Client {
 	return &xoauth2Client{username: username, token: token}
 }
 
 type xoauth2Client struct {
 	username, token string
-	// refusal is what the server said in its error challenge, if it sent one.
-	refusal *XOAUTH2Error
 }
 
 var _ sasl.Client = (*xoauth2Client)(nil)
@@ -59,13 +57,15 @@ func (c *xoauth2Client) Start() (mech string, ir []byte, err error) {
 	return XOAUTH2, []byte("user=" + c.username + "\x01auth=Bearer " + c.token + "\x01\x01"), nil
 }
 
-// Next handles the only challenge XOAUTH2 has, the server's error report: it
-// records it and answers with the empty response that ends the exchange.
+// Next handles the only challenge XOAUTH2 has, the server's error report:
+// it returns it as an *XOAUTH2Error and answers nothing. The mechanism
+// would have the client answer with an empty response, but go-imap sends
+// that as "=" (go-imap#760), which Dovecot rejects as invalid base64; a
+// cancel ends the exchange on every server.
 func (c *xoauth2Client) Next(challenge []byte) ([]byte, error) {
 	refusal := &XOAUTH2Error{}
 	if err := json.Unmarshal(challenge, refusal); err != nil || refusal.Status == "" {
 		refusal = &XOAUTH2Error{Status: fmt.Sprintf("unreadable challenge of %d bytes", len(challenge))}
 	}
-	c.refusal = refusal
-	return []byte{}, nil
+	return nil, refusal
 }

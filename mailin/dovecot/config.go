@@ -7,10 +7,21 @@ import (
 )
 
 // config is the whole dovecot.conf of a server in dir listening on port as
-// id, greeting clients with greeting. Nothing is included from /etc/dovecot.
-func config(dir string, port int, id identity, greeting string) (string, error) {
+// id, greeting clients with greeting, with the passdbs o asks for. Nothing
+// is included from /etc/dovecot.
+func config(dir string, port int, id identity, greeting string, o Options) (string, error) {
 	if strings.ContainsAny(dir, " \t\r\n\"'\\%$") {
 		return "", fmt.Errorf("dovecot: directory %q has characters dovecot.conf cannot hold", dir)
+	}
+	mechanisms, passdbs := "plain login", ""
+	if o.OAuth2IntrospectionURL != "" {
+		mechanisms = "plain login xoauth2 oauthbearer"
+		passdbs = fmt.Sprintf(`passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = %s
+}
+`, filepath.Join(dir, oauth2ConfName))
 	}
 	// A uid below first_valid_uid cannot log in; 500 is the recipe's floor,
 	// lowered for a caller whose own uid is smaller.
@@ -37,14 +48,15 @@ last_valid_uid = 0
 # Loopback only: no TLS, plain-text passwords allowed.
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = %[13]s
 auth_failure_delay = 0
 
 passdb {
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN %[9]s
 }
-userdb {
+%[14]suserdb {
   driver = static
   args = uid=%[10]d gid=%[11]d home=%[4]s/%%u
 }
@@ -74,5 +86,26 @@ service imap-login {
 `,
 		filepath.Join(dir, "run"), filepath.Join(dir, "state"), filepath.Join(dir, "dovecot.log"),
 		filepath.Join(dir, "home"), port, id.name, id.group, firstUID,
-		filepath.Join(dir, "passwd"), id.uid, id.gid, greeting), nil
+		filepath.Join(dir, "passwd"), id.uid, id.gid, greeting, mechanisms, passdbs), nil
+}
+
+// oauth2ConfName is the file of the oauth2 passdb's settings, in the
+// server's directory.
+const oauth2ConfName = "dovecot-oauth2.conf.ext"
+
+// oauth2Config is that file: tokens are checked by POSTing them to url
+// (RFC 7662 introspection), which answers {"active": true, "username":
+// USER} for a good one.
+func oauth2Config(url string) (string, error) {
+	if strings.ContainsAny(url, " \t\r\n\"'\\%$") {
+		return "", fmt.Errorf("dovecot: introspection URL %q has characters dovecot.conf cannot hold", url)
+	}
+	return fmt.Sprintf(`# Written by postdesk's mailin/dovecot for one test run.
+introspection_mode = post
+introspection_url = %s
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
+`, url), nil
 }

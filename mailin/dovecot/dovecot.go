@@ -54,10 +54,22 @@ const (
 // ErrExited is returned by Close when Dovecot had stopped by itself.
 var ErrExited = errors.New("dovecot: exited before Close")
 
+// Options shape a server beyond its users. The zero value is a server
+// whose users log in with their passwords only.
+type Options struct {
+	// OAuth2IntrospectionURL, when set, adds Dovecot's oauth2 passdb for
+	// AUTHENTICATE XOAUTH2 and OAUTHBEARER: each token is POSTed to this
+	// URL (RFC 7662 introspection, e.g. an httptest server), which must
+	// answer {"active": true, "username": USER} for a good token and
+	// {"active": false} for a refused one.
+	OAuth2IntrospectionURL string
+}
+
 // Server is a running Dovecot with plain-text IMAP on a loopback port.
 type Server struct {
 	dir   string // everything of the server: config, logs, base_dir, maildirs
 	owned bool   // dir was made by Start and is removed by Close
+	opts  Options
 	addr  string
 	users map[string]string
 	cmd   *exec.Cmd
@@ -77,6 +89,11 @@ type Server struct {
 // Either way Dir says where, and the logs are dovecot.log and master.log
 // there; errors quote them.
 func Start(dir string, users map[string]string) (*Server, error) {
+	return StartWith(dir, users, Options{})
+}
+
+// StartWith is Start with options.
+func StartWith(dir string, users map[string]string, o Options) (*Server, error) {
 	if err := checkUsers(users); err != nil {
 		return nil, err
 	}
@@ -93,7 +110,7 @@ func Start(dir string, users map[string]string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{dir: root, owned: owned, users: make(map[string]string, len(users))}
+	s := &Server{dir: root, owned: owned, opts: o, users: make(map[string]string, len(users))}
 	for name, pw := range users {
 		s.users[name] = pw
 	}
@@ -327,6 +344,15 @@ func (s *Server) prepare(id identity) error {
 	if err := os.WriteFile(filepath.Join(s.dir, "passwd"), []byte(pw.String()), 0o600); err != nil {
 		return fmt.Errorf("dovecot: %w", err)
 	}
+	if u := s.opts.OAuth2IntrospectionURL; u != "" {
+		text, err := oauth2Config(u)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(s.dir, oauth2ConfName), []byte(text), 0o600); err != nil {
+			return fmt.Errorf("dovecot: %w", err)
+		}
+	}
 	if !id.root {
 		return nil
 	}
@@ -368,7 +394,7 @@ func (s *Server) launch(id identity) error {
 	}
 	conf := filepath.Join(s.dir, "dovecot.conf")
 	greeting := "postdesk-test-dovecot-" + rand.Text()
-	text, err := config(s.dir, port, id, greeting)
+	text, err := config(s.dir, port, id, greeting, s.opts)
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,13 @@ type T interface {
 // does whenever an installed Dovecot does not start.
 func StartTest(t T, users map[string]string) *Server {
 	t.Helper()
-	s, err := Start(t.TempDir(), users)
+	return StartTestWith(t, users, Options{})
+}
+
+// StartTestWith is StartTest with options.
+func StartTestWith(t T, users map[string]string, o Options) *Server {
+	t.Helper()
+	s, err := StartWith(t.TempDir(), users, o)
 	if errors.Is(err, ErrNotInstalled) {
 		if os.Getenv(RequireEnv) == "" {
 			t.Skipf("needs a real Dovecot: %v (with %s=1 this is a failure)", err, RequireEnv)
