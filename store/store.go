@@ -9,7 +9,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -55,6 +57,8 @@ type DB struct {
 // schema up to date. WAL journaling and foreign keys are on, transactions
 // begin IMMEDIATE so writers queue instead of failing mid-transaction. A
 // goroutine checkpoints the write-ahead log in the background until Close.
+// A new database is created with mode 0600, and so are its -wal and -shm
+// files (see createPrivate); an existing one keeps its mode.
 func Open(ctx context.Context, path string) (*DB, error) {
 	return open(ctx, path, walOptions{})
 }
@@ -62,6 +66,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 // open is Open with the checkpointer's options (tests).
 func open(ctx context.Context, path string, o walOptions) (*DB, error) {
 	o = o.withDefaults()
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
 	q := url.Values{}
 	q.Set("_foreign_keys", "on")
 	q.Set("_synchronous", "NORMAL")
@@ -82,6 +89,23 @@ func open(ctx context.Context, path string, o walOptions) (*DB, error) {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// createPrivate creates an empty database file at path with mode 0600 (the
+// umask can only take bits away) unless a file is there (DESIGN §14).
+// SQLite creates the -wal and -shm files with the mode of the database file
+// (os_unix.c: findCreateFileMode for the WAL, unixOpenSharedMemory for the
+// SHM), so those are 0600 too; left to itself it creates the database 0644.
+// SQLite takes an empty file for an empty database.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // Close stops the background checkpointer, checkpoints what the log still
