@@ -7,6 +7,7 @@ package mailout
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,12 +20,13 @@ import (
 
 // Options configure a Sender. The zero value of each field is its default.
 type Options struct {
-	From      string // the desk address (From, the envelope sender, and Reply-To unless a row names another)
-	Name      string // the desk's display name; "" = no display name
-	Host      string // the SMTP server (a submission server or smarthost)
-	Port      int    // 0 = 465 for "implicit", 587 for "starttls", 25 for "none"
-	TLS       string // "implicit", "starttls" (default), "none"
-	Username  string // SMTP AUTH when set
+	From      string         // the desk address (From, the envelope sender, and Reply-To unless a row names another)
+	Name      string         // the desk's display name; "" = no display name
+	Host      string         // the SMTP server (a submission server or smarthost)
+	Port      int            // 0 = 465 for "implicit", 587 for "starttls", 25 for "none"
+	TLS       string         // "implicit", "starttls" (default), "none"
+	RootCAs   *x509.CertPool // CAs trusted for the server's certificate (a private CA); nil = the system roots
+	Username  string         // SMTP AUTH when set
 	Password  string
 	Templates *templates.Set
 	Now       func() time.Time // nil = time.Now

@@ -250,7 +250,7 @@ type conn struct {
 // dial connects, says EHLO, starts TLS and authenticates as configured,
 // using go-mail's client for all of that.
 func (s *Sender) dial(ctx context.Context) (*conn, error) {
-	tlsConfig := &tls.Config{ServerName: s.o.Host, MinVersion: tls.VersionTLS12}
+	tlsConfig := &tls.Config{ServerName: s.o.Host, MinVersion: tls.VersionTLS12, RootCAs: s.o.RootCAs}
 	cn := &conn{}
 	dialer := func(ctx context.Context, network, addr string) (net.Conn, error) {
 		var c net.Conn
