@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -219,9 +220,15 @@ func newSender(db *store.DB, cfg *Config, o appOptions, obs mailout.Observer,
 	if err != nil {
 		return nil, err
 	}
+	var roots *x509.CertPool // nil: the system roots
+	if cfg.SMTP.TLSCAFile != "" {
+		if roots, err = loadCAFile(cfg.SMTP.TLSCAFile); err != nil {
+			return nil, fmt.Errorf("smtp: %w", err)
+		}
+	}
 	return mailout.New(db, mailout.Options{
 		From: cfg.Desk.Address, Name: cfg.Desk.Name, Host: cfg.SMTP.Host, Port: cfg.SMTP.Port,
-		TLS: cfg.SMTP.TLS, Username: cfg.SMTP.Username, Password: password,
+		TLS: cfg.SMTP.TLS, RootCAs: roots, Username: cfg.SMTP.Username, Password: password,
 		Templates: tpl, Now: o.now, Logger: o.logger, Boundary: o.boundary, Observer: obs,
 		OnFailure: onFailure,
 	})
@@ -300,18 +307,17 @@ func domainOf(addr string) string {
 	return "localhost"
 }
 
+// ErrSecretFileMode means desk.secret_file may be read or written by group
+// or others (DESIGN §14): whoever reads it can forge our Message-IDs.
+var ErrSecretFileMode = errors.New("group or others may access it")
+
 // loadSecret reads the HMAC key of our Message-IDs, creating the file with a
-// fresh random key (mode 0600) when it does not exist.
+// fresh random key (mode 0600) when it does not exist. A file that group or
+// others may access is refused (ErrSecretFileMode).
 func loadSecret(path string) ([]byte, error) {
-	key, err := os.ReadFile(path)
-	if err == nil {
-		if len(key) < 16 {
-			return nil, fmt.Errorf("secret file %s: key shorter than 16 bytes", path)
-		}
-		return key, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("read secret file: %w", err)
+	key, err := readSecret(path)
+	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return key, err
 	}
 	key = make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
@@ -334,6 +340,30 @@ func loadSecret(path string) ([]byte, error) {
 		return nil, fmt.Errorf("write secret file: %w", err)
 	}
 	return key, f.Close()
+}
+
+// readSecret reads an existing key file, checking its mode first.
+func readSecret(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read secret file: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read secret file: %w", err)
+	}
+	if mode := fi.Mode().Perm(); mode&0o077 != 0 {
+		return nil, fmt.Errorf("secret file %s has mode %04o: %w; chmod 600 %s", path, mode, ErrSecretFileMode, path)
+	}
+	key, err := io.ReadAll(io.LimitReader(f, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("read secret file: %w", err)
+	}
+	if len(key) < 16 {
+		return nil, fmt.Errorf("secret file %s: key shorter than 16 bytes", path)
+	}
+	return key, nil
 }
 
 // secretValue is a password given inline or in a file (trailing newline

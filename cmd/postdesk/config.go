@@ -75,6 +75,7 @@ type LimitsConfig struct {
 	Contacts                 int   `toml:"contacts"`
 	AutorepliesPerHour       int   `toml:"autoreplies_per_hour"`
 	NewCasesPerSenderPerHour int   `toml:"new_cases_per_sender_per_hour"`
+	TextBytes                int64 `toml:"text_bytes"` // text and HTML kept per message; the raw mail keeps all
 }
 
 // MailboxConfig is one [[mailbox]]: an IMAP folder to take mail from. Empty
@@ -88,6 +89,7 @@ type MailboxConfig struct {
 	Password           string   `toml:"password"`
 	PasswordFile       string   `toml:"password_file"`
 	OAuth2TokenCommand string   `toml:"oauth2_token_command"`
+	TLSCAFile          string   `toml:"tls_ca_file"` // PEM CAs trusted instead of the system roots
 	Folder             string   `toml:"folder"`
 	Processed          string   `toml:"processed"`
 	Quarantine         string   `toml:"quarantine"`
@@ -105,12 +107,14 @@ type SMTPConfig struct {
 	Username     string `toml:"username"`
 	Password     string `toml:"password"`
 	PasswordFile string `toml:"password_file"`
+	TLSCAFile    string `toml:"tls_ca_file"` // PEM CAs trusted instead of the system roots
 }
 
 // HTTPConfig is the [http] table: the health, metrics and survey listener.
 type HTTPConfig struct {
-	Listen    string `toml:"listen"`     // host:port; empty: no listener
-	PublicURL string `toml:"public_url"` // base of survey links; empty: from Listen
+	Listen        string `toml:"listen"`         // host:port; empty: no listener
+	PublicURL     string `toml:"public_url"`     // base of survey links; empty: from Listen
+	MetricsPublic bool   `toml:"metrics_public"` // /metrics to every client, not only loopback ones
 }
 
 // CustomerConfig is one [[customer]]: maps a sender address or domain to a
@@ -210,6 +214,7 @@ func DefaultConfig() *Config {
 			Contacts:                 5,
 			AutorepliesPerHour:       10,
 			NewCasesPerSenderPerHour: 20,
+			TextBytes:                1 << 20,
 		},
 		SMTP:  SMTPConfig{TLS: "starttls"},
 		HTTP:  HTTPConfig{Listen: "127.0.0.1:8025"},
@@ -287,7 +292,7 @@ func LoadConfig(path string) (*Config, error) {
 	}
 	c, err := ParseConfig(data)
 	if err == nil {
-		err = c.Validate()
+		err = locate(data, c.Validate())
 	}
 	if err != nil {
 		return nil, inFile(path, err)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -59,7 +60,7 @@ func TestDefaultConfig(t *testing.T) {
 		{"desk.reopen_days", c.Desk.ReopenDays, 7},
 		{"desk.autoclose_days", c.Desk.AutocloseDays, 10},
 		{"desk.secret_file", c.Desk.SecretFile, "postdesk.key"},
-		{"limits", c.Limits, LimitsConfig{3, 5242880, 26214400, 5, 10, 20}},
+		{"limits", c.Limits, LimitsConfig{3, 5242880, 26214400, 5, 10, 20, 1048576}},
 		{"smtp.tls", c.SMTP.TLS, "starttls"},
 		{"http.listen", c.HTTP.Listen, "127.0.0.1:8025"},
 		{"sla", c.SLA.Targets(), map[string]time.Duration{
@@ -357,9 +358,10 @@ func TestLoadConfigErrorsStartWithFileName(t *testing.T) {
 		if len(lines) != 2 {
 			t.Fatalf("error has %d lines, want 2: %v", len(lines), err)
 		}
-		for _, line := range lines {
-			if !strings.HasPrefix(line, path+": desk.") {
-				t.Errorf("error line %q does not start with %q", line, path+": desk.")
+		for i, line := range lines {
+			// Validation errors carry the position of their key too.
+			if want := fmt.Sprintf("%s:%d:1: desk.", path, i+2); !strings.HasPrefix(line, want) {
+				t.Errorf("error line %q does not start with %q", line, want)
 			}
 		}
 	})

@@ -209,6 +209,7 @@ func (c *Config) validateLimits(p *problems) {
 	p.positive("limits.contacts", int64(l.Contacts))
 	p.positive("limits.autoreplies_per_hour", int64(l.AutorepliesPerHour))
 	p.positive("limits.new_cases_per_sender_per_hour", int64(l.NewCasesPerSenderPerHour))
+	p.positive("limits.text_bytes", l.TextBytes)
 	if l.Contacts > maxContacts {
 		p.add("limits.contacts", "at most %d contacts per case, not %d", maxContacts, l.Contacts)
 	}
@@ -230,6 +231,7 @@ func (c *Config) validateMailbox(p *problems, i int) {
 	}
 	p.port(key+".port", m.Port)
 	p.oneOf(key+".tls", m.TLS, tlsModes)
+	p.transport(key, m.TLS, m.Host, m.TLSCAFile, true) // a mailbox always logs in
 	if m.Username == "" {
 		p.add(key+".username", "the IMAP login name is missing")
 	}
@@ -253,6 +255,7 @@ func (c *Config) validateSMTP(p *problems) {
 	}
 	p.port("smtp.port", s.Port)
 	p.oneOf("smtp.tls", s.TLS, tlsModes)
+	p.transport("smtp", s.TLS, s.Host, s.TLSCAFile, s.Username != "")
 	switch n := countSet(s.Password, s.PasswordFile); {
 	case n > 1:
 		p.add("smtp.password", "set password or password_file, not both")
@@ -261,6 +264,34 @@ func (c *Config) validateSMTP(p *problems) {
 	case n == 0 && s.Username != "":
 		p.add("smtp.password", "username %q needs a password or password_file", s.Username)
 	}
+}
+
+// transport checks tls and tls_ca_file of the server table at key (DESIGN
+// §14): credentials never go in clear text to a host other than loopback,
+// and a CA file is of use only with TLS and must hold a certificate.
+func (p *problems) transport(key, mode, host, caFile string, credentials bool) {
+	if mode == "none" && credentials && host != "" && !isLoopback(host) {
+		p.add(key+".tls", `"none" would send the credentials in clear text to %s: use "implicit" or "starttls" (plain text is for loopback only: 127.0.0.0/8, ::1, localhost)`, host)
+	}
+	if caFile == "" {
+		return
+	}
+	if mode == "none" {
+		p.add(key+".tls_ca_file", `is of no use with tls = "none"`)
+	} else if _, err := loadCAFile(caFile); err != nil {
+		p.add(key+".tls_ca_file", "%v", err)
+	}
+}
+
+// isLoopback reports whether host is "localhost" or a loopback address
+// (127.0.0.0/8, ::1), with or without brackets.
+func isLoopback(host string) bool {
+	h := strings.TrimSuffix(strings.Trim(host, "[]"), ".")
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 // validateHTTP checks [http].

@@ -3,7 +3,8 @@ package main
 // The daemon's HTTP listener ([http] listen): thin handlers only.
 //
 //	GET /healthz   200 {"status":"ok"}, or 503 {"status":"unhealthy","reasons":[...]}
-//	GET /metrics   Prometheus metrics (metrics.go)
+//	GET /metrics   Prometheus metrics (metrics.go), to loopback clients only
+//	               unless [http] metrics_public is set (403 otherwise)
 //
 // Other paths are 404, other methods 405 (HEAD is answered like GET).
 
@@ -73,14 +74,15 @@ func staleAfter(mailboxes []MailboxConfig) time.Duration {
 // newHTTPHandler returns the handler of the daemon's HTTP listener. db is
 // pinged by /healthz; mailboxes are the intake loops by mailbox name (see
 // pollStates), checked by /healthz and reported by m, which serves
-// /metrics; now is the clock (nil = time.Now).
+// /metrics: to every client when metricsPublic, else to loopback ones
+// only (loopbackOnly); now is the clock (nil = time.Now).
 //
 // /healthz is healthy when the database answers within pingTimeout and
 // every mailbox has been polled or idled successfully within stale (see
 // staleAfter). A mailbox that has not succeeded yet is given stale from
 // the handler's creation before it counts as unhealthy, so that a daemon
 // starting up does not flap.
-func newHTTPHandler(db pinger, mailboxes map[string]pollState, m *metrics, now func() time.Time, stale time.Duration) *http.ServeMux {
+func newHTTPHandler(db pinger, mailboxes map[string]pollState, m *metrics, now func() time.Time, stale time.Duration, metricsPublic bool) *http.ServeMux {
 	if now == nil {
 		now = time.Now
 	}
@@ -88,8 +90,30 @@ func newHTTPHandler(db pinger, mailboxes map[string]pollState, m *metrics, now f
 	h := &health{db: db, mailboxes: mailboxes, now: now, stale: stale, started: now()}
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", h)
-	mux.Handle("GET /metrics", m.handler())
+	metrics := m.handler()
+	if !metricsPublic {
+		metrics = loopbackOnly(metrics)
+	}
+	mux.Handle("GET /metrics", metrics)
 	return mux
+}
+
+// loopbackOnly serves h to clients connected from a loopback address
+// (DESIGN §14) and refuses the others with 403. A request carrying a
+// proxy's header (Forwarded, X-Forwarded-For, X-Real-IP) is refused too:
+// a reverse proxy on the same host connects from loopback for clients
+// that are anywhere.
+func loopbackOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		ip := net.ParseIP(host)
+		proxied := r.Header.Get("Forwarded") != "" || r.Header.Get("X-Forwarded-For") != "" || r.Header.Get("X-Real-IP") != ""
+		if err != nil || ip == nil || !ip.IsLoopback() || proxied {
+			http.Error(w, "/metrics answers loopback clients only; see [http] metrics_public", http.StatusForbidden)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // health serves /healthz.

@@ -72,7 +72,7 @@ func startHTTP(t *testing.T, mailboxes map[string]pollState, stale time.Duration
 	t.Cleanup(func() { db.Close() })
 	clock := &testClock{now: httpT0}
 	m := newMetrics(db, clock.Now, nil)
-	srv := httptest.NewServer(newHTTPHandler(db, mailboxes, m, clock.Now, stale))
+	srv := httptest.NewServer(newHTTPHandler(db, mailboxes, m, clock.Now, stale, false))
 	t.Cleanup(srv.Close)
 	return &httpFixture{db: db, clock: clock, m: m, url: srv.URL}
 }
@@ -349,7 +349,7 @@ func TestServeHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	h := newHTTPHandler(db, map[string]pollState{"support": fakePoll{time.Now()}}, newMetrics(db, nil, nil), nil, time.Hour)
+	h := newHTTPHandler(db, map[string]pollState{"support": fakePoll{time.Now()}}, newMetrics(db, nil, nil), nil, time.Hour, false)
 	serveCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	addr, wait, err := serveHTTP(serveCtx, "127.0.0.1:0", h, nil)
@@ -487,7 +487,7 @@ func TestHTTPWithRealIntakeAndOutbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHTTPHandler(a.db, pollStates(map[string]*mailin.Poller{"support": poller}), m, nil, time.Hour)
+	h := newHTTPHandler(a.db, pollStates(map[string]*mailin.Poller{"support": poller}), m, nil, time.Hour, false)
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 

@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"os/exec"
-	"strings"
+	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -65,7 +65,8 @@ func (d *daemonRun) run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	errs := make(chan error, len(d.pollers)+3)
 	if listen := d.app.cfg.HTTP.Listen; listen != "" {
-		h := newHTTPHandler(d.app.db, pollStates(d.pollers), d.app.metrics, d.app.now, staleAfter(d.app.cfg.Mailboxes))
+		h := newHTTPHandler(d.app.db, pollStates(d.pollers), d.app.metrics, d.app.now, staleAfter(d.app.cfg.Mailboxes),
+			d.app.cfg.HTTP.MetricsPublic)
 		h = d.app.surveyRoutes(h)
 		addr, wait, err := serveHTTP(ctx, listen, h, d.log)
 		if err != nil {
@@ -185,28 +186,19 @@ func (a *app) poller(m MailboxConfig) (*mailin.Poller, error) {
 		return nil, fmt.Errorf("mailbox %s: %w", m.Name, err)
 	}
 	o := mailin.MailboxOptions{
-		Name: m.Name, Addr: fmt.Sprintf("%s:%d", m.Host, m.Port), TLS: m.TLS,
+		Name: m.Name, Addr: net.JoinHostPort(m.Host, strconv.Itoa(m.Port)), TLS: m.TLS,
 		Username: m.Username, Password: password, Folder: m.Folder, Processed: m.Processed,
 		Quarantine: m.Quarantine, PollInterval: m.PollInterval.Duration, Logger: a.log, Observer: a.metrics,
 	}
+	if m.TLSCAFile != "" {
+		roots, err := loadCAFile(m.TLSCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("mailbox %s: %w", m.Name, err)
+		}
+		o.TLSConfig = &tls.Config{RootCAs: roots}
+	}
 	if cmd := m.OAuth2TokenCommand; cmd != "" {
-		o.Token = func(ctx context.Context) (string, error) { return tokenFromCommand(ctx, cmd) }
+		o.Token = mailin.TokenCommand{Command: cmd}.Token
 	}
 	return mailin.NewPoller(o, in), nil
-}
-
-// tokenFromCommand runs the configured command (through sh -c) and returns
-// its first line of output: an OAuth2 access token.
-func tokenFromCommand(ctx context.Context, command string) (string, error) {
-	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("oauth2_token_command: %w", err)
-	}
-	token, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
-	if token == "" {
-		return "", fmt.Errorf("oauth2_token_command printed no token")
-	}
-	return token, nil
 }

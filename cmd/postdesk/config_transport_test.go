@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// testCA is a self-signed certificate for 127.0.0.1 that is its own CA.
+type testCA struct {
+	file   string      // the certificate, PEM (what tls_ca_file names)
+	server *tls.Config // serves it
+}
+
+func newTestCA(t *testing.T) testCA {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "postdesk test CA"},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		DNSNames:              []string{"localhost"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return testCA{file: file, server: &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}}
+}
+
+func TestValidateTransport(t *testing.T) {
+	ca := newTestCA(t)
+	notPEM := filepath.Join(t.TempDir(), "ca.txt")
+	if err := os.WriteFile(notPEM, []byte("not a certificate\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		change func(c *Config)
+		key    string // the only key flagged; "" = valid
+		msg    string
+	}{
+		{"mailbox login in clear text to a remote host", func(c *Config) { c.Mailboxes[0].TLS = "none" },
+			"mailbox[0].tls", "clear text to imap.example.com"},
+		{"mailbox token in clear text to a remote address", func(c *Config) {
+			m := &c.Mailboxes[0]
+			m.TLS, m.Host, m.PasswordFile, m.OAuth2TokenCommand = "none", "192.0.2.7", "", "imap-token"
+		}, "mailbox[0].tls", "clear text to 192.0.2.7"},
+		{"mailbox in clear text to 127.0.0.5", func(c *Config) { c.Mailboxes[0].TLS, c.Mailboxes[0].Host = "none", "127.0.0.5" }, "", ""},
+		{"mailbox in clear text to ::1", func(c *Config) { c.Mailboxes[0].TLS, c.Mailboxes[0].Host = "none", "::1" }, "", ""},
+		{"mailbox in clear text to [::1]", func(c *Config) { c.Mailboxes[0].TLS, c.Mailboxes[0].Host = "none", "[::1]" }, "", ""},
+		{"mailbox in clear text to localhost", func(c *Config) { c.Mailboxes[0].TLS, c.Mailboxes[0].Host = "none", "LocalHost" }, "", ""},
+		{"mailbox in clear text to a name that only starts like localhost", func(c *Config) {
+			c.Mailboxes[0].TLS, c.Mailboxes[0].Host = "none", "localhost.evil.example"
+		}, "mailbox[0].tls", "clear text"},
+		{"smtp login in clear text to a remote host", func(c *Config) { c.SMTP.TLS = "none" }, "smtp.tls", "clear text to smtp.example.com"},
+		{"smtp without login in clear text to a relay", func(c *Config) {
+			c.SMTP.TLS, c.SMTP.Username, c.SMTP.PasswordFile = "none", "", ""
+		}, "", ""},
+		{"smtp login in clear text to loopback", func(c *Config) { c.SMTP.TLS, c.SMTP.Host = "none", "127.0.0.1" }, "", ""},
+		{"mailbox CA file", func(c *Config) { c.Mailboxes[0].TLSCAFile = ca.file }, "", ""},
+		{"smtp CA file", func(c *Config) { c.SMTP.TLSCAFile = ca.file }, "", ""},
+		{"mailbox CA file missing", func(c *Config) { c.Mailboxes[0].TLSCAFile = ca.file + ".gone" }, "mailbox[0].tls_ca_file", "no such file"},
+		{"smtp CA file without a certificate", func(c *Config) { c.SMTP.TLSCAFile = notPEM }, "smtp.tls_ca_file", "no PEM certificate"},
+		{"CA file without TLS", func(c *Config) {
+			c.SMTP.TLS, c.SMTP.Host, c.SMTP.TLSCAFile = "none", "localhost", ca.file
+		}, "smtp.tls_ca_file", "no use"},
+		{"text bytes zero", func(c *Config) { c.Limits.TextBytes = 0 }, "limits.text_bytes", "positive"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := exampleForTest(t)
+			tt.change(c)
+			err := c.Validate()
+			if tt.key == "" {
+				if err != nil {
+					t.Fatalf("Validate = %v, want nil", err)
+				}
+				return
+			}
+			errs := configErrors(t, err)
+			if len(errs) != 1 || errs[0].Key != tt.key || !strings.Contains(errs[0].Error(), tt.msg) {
+				t.Fatalf("Validate = %q, want one error at %s containing %q", err, tt.key, tt.msg)
+			}
+		})
+	}
+}
+
+// config check names the line and column of a problem found by Validate,
+// like those found while decoding.
+func TestConfigCheckPositionsValidationErrors(t *testing.T) {
+	doc := strings.Replace(string(exampleConfig), "\ntls = \"implicit\"\n", "\ntls = \"none\"\n", 1)
+	doc = strings.Replace(doc, "\ntls = \"starttls\"\n", "\ntls = \"none\"\n", 1)
+	path := filepath.Join(t.TempDir(), "postdesk.toml")
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"config", "check", "-config", path}, nil, &out, &errOut)
+	if code == 0 {
+		t.Fatalf("config check passed:\n%s", out.String())
+	}
+	lines := strings.Split(strings.TrimSpace(errOut.String()), "\n")
+	var got []string
+	for _, l := range lines {
+		if strings.Contains(l, "clear text") {
+			got = append(got, l)
+		}
+	}
+	want := []string{lineOf(t, doc, "tls = \"none\"", 0), lineOf(t, doc, "tls = \"none\"", 1)}
+	if len(got) != 2 || !strings.Contains(got[0], path+":"+want[0]+":1: mailbox[0].tls:") ||
+		!strings.Contains(got[1], path+":"+want[1]+":1: smtp.tls:") {
+		t.Fatalf("config check said:\n%s\nwant mailbox[0].tls at line %s and smtp.tls at line %s", errOut.String(), want[0], want[1])
+	}
+}
+
+// lineOf is the line number (as text) of the n-th line of doc that is s.
+func lineOf(t *testing.T, doc, s string, n int) string {
+	t.Helper()
+	for i, l := range strings.Split(doc, "\n") {
+		if l == s {
+			if n == 0 {
+				return strconv.Itoa(i + 1)
+			}
+			n--
+		}
+	}
+	t.Fatalf("no line %q", s)
+	return ""
+}
+
+func TestLocate(t *testing.T) {
+	doc := "[desk]\naddress = \"support@example.com\"\nagents = [\"a@example.com\", \"b\"]\n\n" +
+		"[[mailbox]]\nname = \"one\"\n\n[[mailbox]]\nname = \"two\"\n  port = 0\n"
+	tests := []struct {
+		key       string
+		line, col int
+	}{
+		{"desk.address", 2, 1},
+		{"desk.agents[1]", 3, 1},          // an element: its array
+		{"mailbox[1].port", 10, 3},        // the second [[mailbox]]
+		{"mailbox[1].password", 8, 3},     // unset: its table's header
+		{"desk.timezone", 1, 2},           // unset: [desk]
+		{"sla.high", 0, 0},                // nowhere in the file
+		{"plans.gold.max_severity", 0, 0}, // nowhere either
+		{"mailbox[2].name", 0, 0},         // no third mailbox
+	}
+	for _, tt := range tests {
+		ce := &ConfigError{Key: tt.key, Msg: tt.key + ": wrong"}
+		locate([]byte(doc), ce)
+		if ce.Line != tt.line || ce.Column != tt.col {
+			t.Errorf("%s at %d:%d, want %d:%d", tt.key, ce.Line, ce.Column, tt.line, tt.col)
+		}
+	}
+}

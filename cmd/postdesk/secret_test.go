@@ -1,0 +1,57 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestLoadSecretModes(t *testing.T) {
+	t.Run("a new key file is made 0600", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "keys", "postdesk.key")
+		key, err := loadSecret(path)
+		if err != nil || len(key) != 32 {
+			t.Fatalf("loadSecret = %d bytes, %v; want 32, nil", len(key), err)
+		}
+		fi, err := os.Stat(path)
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("key file mode %v, %v; want 0600", fi.Mode().Perm(), err)
+		}
+		again, err := loadSecret(path)
+		if err != nil || string(again) != string(key) {
+			t.Fatalf("second loadSecret = %v; want the same key", err)
+		}
+	})
+	for _, tt := range []struct {
+		mode fs.FileMode
+		ok   bool
+	}{{0o600, true}, {0o400, true}, {0o640, false}, {0o604, false}, {0o620, false}, {0o644, false}} {
+		t.Run(tt.mode.String(), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "postdesk.key")
+			if err := os.WriteFile(path, []byte("0123456789abcdef0123456789abcdef"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(path, tt.mode); err != nil {
+				t.Fatal(err)
+			}
+			_, err := loadSecret(path)
+			if tt.ok {
+				if err != nil {
+					t.Fatalf("loadSecret = %v, want the key", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrSecretFileMode) {
+				t.Fatalf("loadSecret = %v, want ErrSecretFileMode", err)
+			}
+			mode := fmt.Sprintf("%04o", tt.mode)
+			if msg := err.Error(); !strings.Contains(msg, path) || !strings.Contains(msg, mode) {
+				t.Errorf("error %q does not name the file and its mode %s", msg, mode)
+			}
+		})
+	}
+}

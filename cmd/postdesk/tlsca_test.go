@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/postdesk/postdesk/mailin"
+	"github.com/postdesk/postdesk/mailin/memimap"
+	"github.com/postdesk/postdesk/mailout/smtpsink"
+)
+
+// tlsFront is a server with implicit TLS in front of the plain-text server
+// at target: it decrypts and forwards each connection. It returns its port.
+func tlsFront(t *testing.T, target string, cfg *tls.Config) int {
+	t.Helper()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			back, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c, back)
+			mu.Unlock()
+			wg.Go(func() { io.Copy(back, c); back.Close() })
+			wg.Go(func() { io.Copy(c, back); c.Close() })
+		}
+	})
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// tls_ca_file makes the IMAP intake and the SMTP sender trust a private CA:
+// without it, its certificate is refused.
+func TestTLSCAFile(t *testing.T) {
+	ca := newTestCA(t)
+	imapSrv, err := memimap.Start("support@example.com", "imap-password", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { imapSrv.Close() })
+	sink, err := smtpsink.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sink.Close() })
+	imapPort, smtpPort := tlsFront(t, imapSrv.Addr(), ca.server), tlsFront(t, sink.Addr(), ca.server)
+	raw, err := os.ReadFile("testdata/new.eml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := imapSrv.Append("INBOX", raw); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, trusted := range []bool{false, true} {
+		name := "without tls_ca_file the certificate is refused"
+		if trusted {
+			name = "with tls_ca_file mail is read and sent"
+		}
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			defer cancel()
+			dir := t.TempDir()
+			cfg := DefaultConfig()
+			cfg.Desk.Address = "support@example.com"
+			cfg.Desk.Database, cfg.Desk.SecretFile = filepath.Join(dir, "postdesk.db"), filepath.Join(dir, "postdesk.key")
+			cfg.SMTP = SMTPConfig{Host: "127.0.0.1", Port: smtpPort, TLS: "implicit"}
+			mb := MailboxConfig{Name: "support", Host: "127.0.0.1", Port: imapPort, TLS: "implicit",
+				Username: "support@example.com", Password: "imap-password"}
+			if trusted {
+				cfg.SMTP.TLSCAFile, mb.TLSCAFile = ca.file, ca.file
+			}
+			cfg.Mailboxes = []MailboxConfig{mb}
+			cfg.fillMailboxDefaults()
+			if err := cfg.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			a, err := openApp(ctx, cfg, appOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			p, err := a.poller(cfg.Mailboxes[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			n, err := p.PollOnce(ctx)
+			if !trusted {
+				if _, ok := errors.AsType[*tls.CertificateVerificationError](err); !ok {
+					t.Fatalf("PollOnce = %d, %v; want the certificate refused", n, err)
+				}
+				// The mail, taken another way, queues a confirmation
+				// the sender cannot send either.
+				in, err := a.intake("")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := in.Process(ctx, raw, mailin.Source{}); err != nil {
+					t.Fatal(err)
+				}
+				if st, err := a.sender.Flush(ctx); err != nil || st.Sent != 0 || st.Retried == 0 {
+					t.Fatalf("Flush = %+v, %v; want every mail retried later", st, err)
+				}
+				return
+			}
+			if err != nil || n != 1 {
+				t.Fatalf("PollOnce = %d, %v; want 1, nil", n, err)
+			}
+			st, err := a.sender.Flush(ctx)
+			if err != nil || st.Sent == 0 || st.Retried != 0 {
+				t.Fatalf("Flush = %+v, %v; want the confirmation sent", st, err)
+			}
+			if len(sink.Messages()) == 0 {
+				t.Error("the SMTP server received nothing")
+			}
+		})
+	}
+}
