@@ -63,14 +63,27 @@ type parseOptions struct {
 	// one keeps its decoded size and no data (fileSizes).
 	keep int64
 	// minElide is the smallest body elided: 0 means elideMin, a negative
-	// value turns elision off (tests compare both ways).
+	// value turns elision off (tests compare both ways), and with it the
+	// cutting of text bodies in the view (textcut.go).
 	minElide int
+	// textBytes caps the text and HTML bodies (textcap.go): 0 means
+	// DefaultTextBytes.
+	textBytes int
+}
+
+// textLimit is the cap on the text and HTML bodies.
+func (o parseOptions) textLimit() int {
+	if o.textBytes > 0 {
+		return o.textBytes
+	}
+	return DefaultTextBytes
 }
 
 // elideStats says what elision did for one message (for tests).
 type elideStats struct {
-	elided   int  // bodies decoded outside enmime and put back
-	fellBack bool // enmime disagreed with the splitter: the raw bytes were parsed
+	elided   int      // bodies decoded outside enmime and put back
+	fellBack bool     // enmime disagreed with the splitter: the raw bytes were parsed
+	cut      viewCuts // the text bodies cut in the view (textcut.go)
 }
 
 // readElided parses body with enmime like readEnvelope, eliding the big
@@ -86,22 +99,26 @@ func readElided(body []byte, o parseOptions) (env *enmime.Envelope, dropped map[
 		env, err = readEnvelope(body)
 		return env, nil, st, err
 	}
-	sp := &splitter{raw: body, keep: o.keep, min: minBody}
-	if !sp.run() || len(sp.found) == 0 {
+	sp := &splitter{raw: body, keep: o.keep, min: minBody, text: o.textLimit()}
+	if !sp.run() || len(sp.found)+len(sp.cuts) == 0 {
 		env, err = readEnvelope(body)
 		return env, nil, st, err
 	}
 	var token [16]byte
 	_, _ = rand.Read(token[:]) // crypto/rand.Read never fails
-	env, err = readEnvelope(elisionView(body, sp.found, token))
+	env, err = readEnvelope(cutView(body, sp.found, sp.cuts, token))
 	if err == nil {
 		dropped, err = restore(env, sp.found, token)
+	}
+	if err == nil {
+		st.cut, err = uncut(env, sp.cuts, token)
 	}
 	if err != nil {
 		env, err = readEnvelope(body)
 		return env, nil, elideStats{fellBack: true}, err
 	}
-	return env, dropped, elideStats{elided: len(sp.found)}, nil
+	st.elided = len(sp.found)
+	return env, dropped, st, nil
 }
 
 // marker returns marker i of a parse.
@@ -208,6 +225,13 @@ type splitter struct {
 	found []elidedBody
 	chunk []byte // base64 characters waiting to be decoded
 	dec   []byte // decoded bytes of a body that is only counted
+	// text is the cap on text bodies (0: none are cut); cuts are the
+	// bodies cut (textcut.go), htmlSeen says the first HTML body was
+	// met, dashes are the delimiters of the multiparts the walk is in.
+	text     int
+	cuts     []textCut
+	htmlSeen bool
+	dashes   [][]byte
 }
 
 // run finds the elidable bodies; false if the splitter panicked (a bug:
@@ -234,8 +258,12 @@ func (sp *splitter) root() {
 		ctype = "text/plain"
 	}
 	mtype, params, _, err := parseType(ctype)
-	if err == nil && isContainer(mtype, params["boundary"], true) {
+	switch {
+	case err != nil:
+	case isContainer(mtype, params["boundary"], true):
 		sp.multipart(bodyStart, len(sp.raw), params["boundary"], 1)
+	case strings.HasPrefix(mtype, "text/"):
+		sp.cutText(h, mtype, params, bodyStart, len(sp.raw))
 	}
 }
 
@@ -276,6 +304,8 @@ func (sp *splitter) multipart(start, end int, boundary string, depth int) {
 		return
 	}
 	dash := []byte("--" + boundary)
+	sp.dashes = append(sp.dashes, dash)
+	defer func() { sp.dashes = sp.dashes[:len(sp.dashes)-1] }()
 	// The preamble: lines up to the first delimiter line (enmime's Next).
 	pos := start
 	for {
@@ -350,6 +380,9 @@ func (sp *splitter) part(start, delim, end, depth int) {
 		if isContainer(mtype, b, false) {
 			sp.multipart(bodyStart, cut, b, depth+1)
 		}
+		return
+	}
+	if sp.cutText(h, mtype, params, bodyStart, cut) {
 		return
 	}
 	switch {

@@ -46,6 +46,13 @@ type Intake struct {
 	// reject it, so set it to the desk's Options.AttachmentBytes. A big
 	// base64 file over it is counted while it is decoded, never held whole.
 	AttachmentBytes int64
+	// TextBytes caps the decoded text and HTML bodies kept per message; 0 =
+	// 1 MiB (DefaultTextBytes), values under 1 KiB count as 1 KiB. A longer
+	// body is cut at a character boundary and ends with a line saying so;
+	// the raw mail, which the desk stores, keeps everything. The HTML is
+	// cut before it is sanitised and converted to text, so the work per
+	// mail stays bounded too (limits.text_bytes, DESIGN §14).
+	TextBytes int64
 	// DryRun decides without recording anything.
 	DryRun bool
 }
@@ -94,7 +101,7 @@ func (it *Intake) Prepare(raw []byte, src Source) (p *Prepared) {
 		p.quarantine = err.Error()
 		return p
 	}
-	m, _, err := parse(raw, parseOptions{keep: it.AttachmentBytes})
+	m, _, err := parse(raw, parseOptions{keep: it.AttachmentBytes, textBytes: textLimit(it.TextBytes)})
 	if err != nil {
 		p.quarantine = "unreadable: " + err.Error()
 		return p

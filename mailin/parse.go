@@ -47,6 +47,7 @@ var parser = enmime.NewParser(
 	enmime.StripMediaTypeInvalidCharacters(true),
 	enmime.SetReadPartErrorPolicy(func(*enmime.Part, error) bool { return true }),
 	enmime.DisableCharacterDetection(true),
+	enmime.DisableTextConversion(true), // bodies converts what it keeps
 )
 
 // htmlPolicy is bluemonday's policy for user generated content, plus cid:
@@ -70,7 +71,9 @@ var htmlPolicy = func() *bluemonday.Policy {
 // so. Parse never panics: a panic is turned into an error.
 //
 // Big base64 attachments are decoded outside enmime (see elide.go); the
-// result is the same.
+// result is the same. The text and HTML bodies are cut at
+// DefaultTextBytes (textcap.go), References and In-Reply-To to their
+// first and last ids (parse_refs.go); the raw bytes keep everything.
 func Parse(raw []byte) (*Message, error) {
 	m, _, err := parse(raw, parseOptions{})
 	return m, err
@@ -106,9 +109,9 @@ func parse(raw []byte, o parseOptions) (m *Message, st elideStats, err error) {
 	m.Raw = raw
 	cs := messageCharset(env)
 	fillHeader(&m.Inbound, env.Root.Header, cs, &m.Defects)
-	m.Text = cleanText(joinText(env.Text, untypedText(env, cs)))
-	if env.HTML != "" {
-		m.HTML = strings.ToValidUTF8(htmlPolicy.Sanitize(env.HTML), "\uFFFD")
+	var defect string
+	if m.Text, m.HTML, defect = bodies(env, cs, o.textLimit(), st.cut); defect != "" {
+		m.Defects = append(m.Defects, defect)
 	}
 	m.Attachments = attachments(env, cs, fileSizes{dropped: dropped, keep: o.keep})
 	m.Machine, m.Bounce = classify(env, m.From, m.Subject, m.ReturnPath)
@@ -271,8 +274,8 @@ func fillHeader(in *desk.Inbound, h textproto.MIMEHeader, cs string, defects *[]
 	if ids := parseMsgIDs(headerValue(h, "Message-Id")); len(ids) > 0 {
 		in.MessageID = ids[0]
 	}
-	in.InReplyTo = parseMsgIDs(headerValue(h, "In-Reply-To"))
-	in.References = parseMsgIDs(headerValue(h, "References"))
+	in.InReplyTo = capIDs(parseMsgIDs(headerValue(h, "In-Reply-To")), 1, 0, "In-Reply-To", defects)
+	in.References = capIDs(parseMsgIDs(headerValue(h, "References")), 1, lastReferences, "References", defects)
 	in.ContentLanguage = cleanLine(decode8bit(headerValue(h, "Content-Language"), cs))
 	for _, v := range headerValues(h, "Authentication-Results") {
 		in.AuthResults = append(in.AuthResults, cleanLine(v))
