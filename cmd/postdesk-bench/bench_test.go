@@ -27,7 +27,7 @@ func TestBenchRunsEndToEnd(t *testing.T) {
 	bin := buildForTest(t)
 	var stdout, stderr bytes.Buffer
 	args := []string{"-n", "20", "-latency-n", "5", "-latency-rate", "20", "-stage-n", "20",
-		"-big=false", "-timeout", "60s", "-postdesk", bin}
+		"-big=false", "-big-html=false", "-timeout", "60s", "-postdesk", bin}
 	if code := run(ctx, args, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit status %d\nstderr:\n%s", code, stderr.String())
 	}
@@ -58,7 +58,7 @@ func TestBenchRunsEndToEnd(t *testing.T) {
 	if v := lookup(rep, "flags.n"); v != "20" {
 		t.Errorf("flags.n = %v, want the flag as given", v)
 	}
-	if lookup(rep, "big_mail") != nil || lookup(rep, "soak") != nil {
+	if lookup(rep, "big_mail") != nil || lookup(rep, "big_html_mail") != nil || lookup(rep, "soak") != nil {
 		t.Errorf("phases that were turned off are in the output")
 	}
 }

@@ -156,65 +156,21 @@ func sleepUntil(ctx context.Context, at time.Time) error {
 
 // bigResult is the peak memory of a fresh daemon handling one big mail.
 type bigResult struct {
-	MailBytes int64 `json:"mail_bytes"`
+	oneMail
 	// AttachmentBytes is the decoded size of its one file (over the 5 MiB
 	// attachment limit: parsed, stored with the raw mail, rejected as a file).
-	AttachmentBytes int64   `json:"attachment_bytes"`
-	AppendSeconds   float64 `json:"append_seconds"`
-	// Seconds runs from the APPEND's OK to the confirmation.
-	Seconds float64 `json:"seconds"`
-	// IdlePeakRSSMB is the daemon's VmHWM before the mail, PeakRSSMB after.
-	IdlePeakRSSMB   float64 `json:"daemon_idle_peak_rss_mb"`
-	PeakRSSMB       float64 `json:"daemon_peak_rss_mb"`
-	RSSAfterMB      float64 `json:"daemon_rss_after_mb"`
-	RejectionListed bool    `json:"confirmation_lists_rejected_file"`
+	AttachmentBytes int64 `json:"attachment_bytes"`
+	RejectionListed bool  `json:"confirmation_lists_rejected_file"`
 }
 
 func (b *bench) big() (*bigResult, error) {
 	raw, file := b.gen.BigMail("big", b.o.bigBytes)
-	p, d, stop, err := b.startPhase("big", "")
+	one, msgs, err := b.measureOne("big", raw)
 	if err != nil {
 		return nil, err
 	}
-	defer stop()
-	time.Sleep(500 * time.Millisecond) // settle into IDLE
-	idle, err := d.memory()
-	if err != nil {
-		return nil, err
-	}
-	b.logf("big: appending one mail of %d bytes", len(raw))
-	ctx, cancel := b.within("big mail append")
-	defer cancel()
-	c, err := b.srv.dial(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	start := time.Now()
-	if err := appendOne(c.Client, p.folder, raw); err != nil {
-		return nil, fmt.Errorf("big mail: append: %w", err)
-	}
-	appended := time.Now()
-	msgs, err := b.waitSink(d, p.sink, 1, "big mail")
-	if err != nil {
-		return nil, err
-	}
-	done := time.Now()
-	// The mail is moved after its transaction; the peak is over once it is.
-	_, doneFolder, _ := folders(p.folder)
-	if err := b.waitFolder(doneFolder, 1); err != nil {
-		return nil, err
-	}
-	m, err := d.memory()
-	if err != nil {
-		return nil, err
-	}
-	return &bigResult{
-		MailBytes: int64(len(raw)), AttachmentBytes: int64(file),
-		AppendSeconds: round(appended.Sub(start).Seconds(), 3), Seconds: round(done.Sub(appended).Seconds(), 3),
-		IdlePeakRSSMB: mb(idle.hwm), PeakRSSMB: mb(m.hwm), RSSAfterMB: mb(m.rss),
-		RejectionListed: bytesContains(msgs[0].Data, "full-logs.zip"),
-	}, nil
+	return &bigResult{oneMail: *one, AttachmentBytes: int64(file),
+		RejectionListed: bytesContains(msgs[0].Data, "full-logs.zip")}, nil
 }
 
 // soakResult is memory over a long run.

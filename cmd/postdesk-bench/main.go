@@ -6,8 +6,9 @@
 // sink, and prints one JSON object: mails/s until N confirmations were
 // accepted (mail appended live, and a backlog waiting at start),
 // append-to-confirmation latency at a light steady load, the daemon's peak
-// RSS for one 25 MiB mail, optionally RSS over a long soak, and the stage
-// ceilings (parse, store, send, IMAP intake) measured in the same run.
+// RSS for one 25 MiB mail and for one 24 MiB HTML mail, optionally RSS over
+// a long soak, and the stage ceilings (parse, store, send, IMAP intake)
+// measured in the same run.
 //
 //	go run ./cmd/postdesk-bench -dovecot -n 5000
 //
@@ -50,6 +51,8 @@ type options struct {
 	latencyN          int
 	big               bool
 	bigBytes          int
+	bigHTML           bool
+	bigHTMLBytes      int
 	backlog           bool
 	soak, soakAhead   int
 	seed              uint64
@@ -76,6 +79,8 @@ func parseOptions(args []string, stderr io.Writer) (*options, *flag.FlagSet, err
 	fs.IntVar(&o.latencyN, "latency-n", 100, "mails measured in the latency phase (0: skip it)")
 	fs.BoolVar(&o.big, "big", true, "run the peak RSS phase with one big mail")
 	fs.IntVar(&o.bigBytes, "big-bytes", 25<<20, "size of the big mail in bytes")
+	fs.BoolVar(&o.bigHTML, "big-html", true, "run the peak RSS phase with one big HTML mail (a report table)")
+	fs.IntVar(&o.bigHTMLBytes, "big-html-bytes", 24<<20, "size of the big HTML mail in bytes")
 	fs.BoolVar(&o.backlog, "backlog", true, "run the backlog phase (N mails waiting when the daemon starts)")
 	fs.IntVar(&o.soak, "soak", 0, "mails of the soak phase reporting RSS at start and end (0: skip it)")
 	fs.IntVar(&o.soakAhead, "soak-ahead", 500, "most mails appended but not yet confirmed during the soak")
@@ -101,8 +106,8 @@ func parseOptions(args []string, stderr io.Writer) (*options, *flag.FlagSet, err
 		return nil, fs, errors.New("-imap and -dovecot exclude each other")
 	case o.imapAddr != "" && (o.user == "" || o.pass == ""):
 		return nil, fs, errors.New("-imap needs -user and -pass")
-	case o.bigBytes > messageLimit:
-		return nil, fs, fmt.Errorf("-big-bytes over the daemon's limits.message_bytes (%d)", messageLimit)
+	case o.bigBytes > messageLimit || o.bigHTMLBytes > messageLimit:
+		return nil, fs, fmt.Errorf("-big-bytes and -big-html-bytes must not be over the daemon's limits.message_bytes (%d)", messageLimit)
 	}
 	return o, fs, nil
 }
@@ -223,6 +228,11 @@ func (b *bench) phases(rep *report) error {
 	if b.o.big {
 		if rep.Big, err = b.big(); err != nil {
 			return fmt.Errorf("big mail phase: %w", err)
+		}
+	}
+	if b.o.bigHTML {
+		if rep.BigHTML, err = b.bigHTML(); err != nil {
+			return fmt.Errorf("big HTML mail phase: %w", err)
 		}
 	}
 	if b.o.soak > 0 {

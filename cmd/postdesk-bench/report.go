@@ -18,6 +18,8 @@ const (
 	targetP50Ms     = 1000
 	targetP99Ms     = 2000
 	targetPeakRSSMB = 64
+	// targetHTMLPeakRSSMB is issue 11's for the 24 MB HTML mail.
+	targetHTMLPeakRSSMB = 256
 )
 
 type report struct {
@@ -33,6 +35,7 @@ type report struct {
 	Backlog    *backlogResult    `json:"backlog,omitempty"`
 	Latency    *latencyResult    `json:"latency,omitempty"`
 	Big        *bigResult        `json:"big_mail,omitempty"`
+	BigHTML    *bigHTMLResult    `json:"big_html_mail,omitempty"`
 	Soak       *soakResult       `json:"soak,omitempty"`
 	ElapsedS   float64           `json:"elapsed_s"`
 	// Error says why the run stopped early; the phases before are kept.
@@ -85,6 +88,9 @@ type summary struct {
 	TargetP99Ms         int      `json:"target_p99_ms"`
 	BigMailPeakRSSMB    *float64 `json:"big_mail_peak_rss_mb,omitempty"`
 	TargetPeakRSSMB     int      `json:"target_peak_rss_mb"`
+	BigHTMLPeakRSSMB    *float64 `json:"big_html_mail_peak_rss_mb,omitempty"`
+	BigHTMLSeconds      *float64 `json:"big_html_mail_seconds,omitempty"`
+	TargetHTMLPeakRSSMB int      `json:"target_big_html_peak_rss_mb"`
 	SoakStartRSSMB      *float64 `json:"soak_start_rss_mb,omitempty"`
 	SoakEndRSSMB        *float64 `json:"soak_end_rss_mb,omitempty"`
 	MinCeilingMailsPerS float64  `json:"min_ceiling_mails_per_s"`
@@ -133,7 +139,7 @@ func mixOf(o *options) mixInfo {
 
 func (r *report) summarize() {
 	s := summary{TargetMailsPerS: targetMailsPerS, TargetP50Ms: targetP50Ms, TargetP99Ms: targetP99Ms,
-		TargetPeakRSSMB: targetPeakRSSMB}
+		TargetPeakRSSMB: targetPeakRSSMB, TargetHTMLPeakRSSMB: targetHTMLPeakRSSMB}
 	if r.Throughput != nil {
 		s.LiveMailsPerS = r.Throughput.MailsPerS
 	}
@@ -145,6 +151,9 @@ func (r *report) summarize() {
 	}
 	if r.Big != nil {
 		s.BigMailPeakRSSMB = &r.Big.PeakRSSMB
+	}
+	if r.BigHTML != nil {
+		s.BigHTMLPeakRSSMB, s.BigHTMLSeconds = &r.BigHTML.PeakRSSMB, &r.BigHTML.Seconds
 	}
 	if r.Soak != nil {
 		s.SoakStartRSSMB, s.SoakEndRSSMB = &r.Soak.StartRSSMB, &r.Soak.EndRSSMB
@@ -177,6 +186,9 @@ func (r *report) writeText(w io.Writer) error {
 	}
 	if s.BigMailPeakRSSMB != nil {
 		fmt.Fprintf(w, "big mail: peak RSS %.1f MB (target %d)\n", *s.BigMailPeakRSSMB, s.TargetPeakRSSMB)
+	}
+	if s.BigHTMLPeakRSSMB != nil {
+		fmt.Fprintf(w, "big HTML: peak RSS %.1f MB (target %d), confirmed in %.2f s\n", *s.BigHTMLPeakRSSMB, s.TargetHTMLPeakRSSMB, *s.BigHTMLSeconds)
 	}
 	if s.SoakStartRSSMB != nil {
 		fmt.Fprintf(w, "soak:     RSS %.1f MB -> %.1f MB\n", *s.SoakStartRSSMB, *s.SoakEndRSSMB)
