@@ -253,7 +253,8 @@ func withApp(ctx context.Context, load func() (*Config, error), o appOptions, fn
 // intake returns the pipeline for mail arriving on the named mailbox ("" =
 // the first configured one; with none, technical cases).
 func (a *app) intake(mailbox string) (*mailin.Intake, error) {
-	in := &mailin.Intake{Desk: a.desk, MaxBytes: a.cfg.Limits.MessageBytes, AttachmentBytes: a.cfg.Limits.AttachmentBytes}
+	in := &mailin.Intake{Desk: a.desk, MaxBytes: a.cfg.Limits.MessageBytes, AttachmentBytes: a.cfg.Limits.AttachmentBytes,
+		TextBytes: a.cfg.Limits.TextBytes}
 	if a.sender != nil {
 		in.Desk = kicking{Desk: a.desk, kick: a.sender.Kick}
 	}
