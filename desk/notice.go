@@ -173,12 +173,15 @@ func (d *Desk) queue(tx *store.Tx, c *store.Case, it *store.OutboxItem, now time
 	if it.MessageID == "" {
 		it.MessageID = d.o.IDs.New(c.ID)
 	}
-	refs, err := tx.ThreadIDs(c.ID, it.MessageID, 10)
+	refs, parent, err := tx.ThreadIDs(c.ID, it.MessageID, 10)
 	if err != nil {
 		return false, err
 	}
 	if len(refs) > 0 {
 		it.InReplyTo, it.References = refs[len(refs)-1], refs
+	}
+	if parent != "" {
+		it.InReplyTo = parent
 	}
 	if ok, err := d.limitAutomatic(tx, it, now); err != nil || !ok {
 		return false, err

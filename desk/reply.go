@@ -241,7 +241,7 @@ func (d *Desk) notice(c *store.Case) store.Notice {
 	return store.Notice{
 		Case: c.ID, Tag: d.tag.Format(c.ID), Subject: c.Subject, Status: c.Status,
 		Severity: c.Severity, Type: c.Type, Service: c.Service, Requester: c.Requester, Plan: c.Plan,
-		FirstResponseDue: c.FirstResponseDue,
+		FirstResponseDue: c.FirstResponseDue, RequesterName: c.RequesterName,
 	}
 }
 

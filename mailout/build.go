@@ -15,6 +15,7 @@ import (
 
 	"github.com/postdesk/postdesk/store"
 	"github.com/postdesk/postdesk/templates"
+	"github.com/postdesk/postdesk/threading"
 )
 
 // Our own header fields.
@@ -61,7 +62,12 @@ func (s *Sender) build(ctx context.Context, it *store.OutboxItem, now time.Time)
 		return nil, permanent("bad Message-ID %q", it.MessageID)
 	}
 	lang := s.o.Templates.Resolve(it.Lang, it.Kind)
-	subject, body, err := s.o.Templates.Render(lang, it.Kind, s.view(it.Notice))
+	view := s.view(it.Notice)
+	names := recipientNames(it.Notice)
+	if len(to) == 1 {
+		view.ToName = names[threading.AddressKey(to[0])]
+	}
+	subject, body, err := s.o.Templates.Render(lang, it.Kind, view)
 	if err != nil {
 		return nil, &permanentError{err}
 	}
@@ -84,17 +90,14 @@ func (s *Sender) build(ctx context.Context, it *store.OutboxItem, now time.Time)
 	if err := m.ReplyTo(replyTo); err != nil {
 		return nil, permanent("reply-to: %w", err)
 	}
+	// Parsed names, as for From: nothing in a name can add an address.
 	if len(to) > 0 {
-		if err := m.To(to...); err != nil {
-			return nil, permanent("to: %w", err)
-		}
+		m.ToMailAddress(named(to, names)...)
 	}
 	if len(cc) > 0 {
-		if err := m.Cc(cc...); err != nil {
-			return nil, permanent("cc: %w", err)
-		}
+		m.CcMailAddress(named(cc, names)...)
 	}
-	m.Subject(oneLine(subject)) // the template cleaned it; a header is too important to trust that
+	setSubject(m, oneLine(subject)) // the template cleaned it; a header is too important to trust that
 	m.SetDateWithValue(now)
 	m.SetMessageIDWithValue(it.MessageID) // adds the angle brackets
 	if id := threadID(it.InReplyTo); id != "" {
@@ -119,6 +122,117 @@ func (s *Sender) build(ctx context.Context, it *store.OutboxItem, now time.Time)
 		return nil, permanent("write message: %w", err)
 	}
 	return &message{rcpts: rcpts, raw: b.Bytes()}, nil
+}
+
+// maxNameRunes bounds a display name written into a header or greeting.
+const maxNameRunes = 64
+
+// recipientNames are the display names the row knows, by address key: the
+// requester's own (the name in their From). Contacts are written without a
+// name: theirs would be whatever the requester typed in Cc.
+func recipientNames(n store.Notice) map[string]string {
+	name := squash(n.RequesterName)
+	if r := []rune(name); len(r) > maxNameRunes {
+		name = string(r[:maxNameRunes])
+	}
+	if name == "" || n.Requester == "" || name == n.Requester {
+		return nil
+	}
+	return map[string]string{threading.AddressKey(n.Requester): name}
+}
+
+// named pairs checked addresses with their display names.
+func named(addrs []string, names map[string]string) []*netmail.Address {
+	out := make([]*netmail.Address, len(addrs))
+	for i, a := range addrs {
+		out[i] = &netmail.Address{Name: names[threading.AddressKey(a)], Address: a}
+	}
+	return out
+}
+
+// setSubject writes the subject so that its ASCII words, the case tag
+// "[Case #7]" among them, stay plain ASCII and only runs of other words
+// become RFC 2047 encoded words: mail filters and people searching raw
+// headers find the tag in every language (DESIGN §10). An all-ASCII
+// subject is left to go-mail.
+func setSubject(m *mail.Msg, subject string) {
+	if isASCII(subject) {
+		m.Subject(subject)
+		return
+	}
+	var parts, run []string
+	flush := func() {
+		if len(run) > 0 {
+			// One encoding of the run keeps its inner spaces; a long run
+			// comes back as several encoded words, each a place to fold.
+			parts = append(parts, strings.Fields(encodeWords(strings.Join(run, " ")))...)
+			run = nil
+		}
+	}
+	for _, w := range strings.Fields(subject) {
+		if isASCII(w) && !strings.Contains(w, "=?") {
+			flush()
+			parts = append(parts, w)
+			continue
+		}
+		run = append(run, w)
+	}
+	flush()
+	m.SetGenHeaderPreformatted(mail.HeaderSubject, fold(len("Subject: "), parts))
+}
+
+// fold joins header words with spaces, starting a continuation line (RFC
+// 5322 §2.2.3) before a word that would take the line past 78 characters.
+// used is what the line already holds.
+func fold(used int, words []string) string {
+	var b strings.Builder
+	for i, w := range words {
+		switch {
+		case i == 0:
+		case used+1+len(w) > 78:
+			b.WriteString("\r\n")
+			used = 0
+			fallthrough
+		default:
+			b.WriteByte(' ')
+			used++
+		}
+		b.WriteString(w)
+		used += len(w)
+	}
+	return b.String()
+}
+
+// encodeWords writes s as RFC 2047 "Q" encoded words, even when s is
+// ASCII (text that looks like an encoded word must not be read as one).
+func encodeWords(s string) string {
+	if !isASCII(s) {
+		return mime.QEncoding.Encode("UTF-8", s)
+	}
+	var b strings.Builder
+	b.WriteString("=?UTF-8?q?")
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == ' ':
+			b.WriteByte('_')
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "=%02X", c)
+		}
+	}
+	b.WriteString("?=")
+	return b.String()
+}
+
+// isASCII reports whether s holds printable ASCII only.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 // autoSubmitted is the Auto-Submitted value for a kind of mail (RFC 3834

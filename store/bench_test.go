@@ -147,7 +147,7 @@ func intake(ctx context.Context, db *DB, k *benchKind, n int, now time.Time) err
 		if err := tx.InsertMessage(m); err != nil {
 			return err
 		}
-		refs, err := tx.ThreadIDs(c.ID, "pd."+msgID, 10)
+		refs, _, err := tx.ThreadIDs(c.ID, "pd."+msgID, 10)
 		if err != nil {
 			return err
 		}

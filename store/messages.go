@@ -406,26 +406,65 @@ func (db *DB) loadAttachments(ctx context.Context, caseID int64, byID map[int64]
 }
 
 // ThreadIDs returns the Message-IDs of the conversation the customer sees on
-// a case, its customers' mails and the agents' answers, oldest first, at
-// most limit (the first and the latest ones), leaving out except.
-func (tx *Tx) ThreadIDs(caseID int64, except string, limit int) ([]string, error) {
-	rows, err := tx.tx.QueryContext(tx.ctx, `SELECT message_id FROM messages WHERE case_id = ?
-		AND message_id != '' AND message_id != ? AND (kind = 'customer' OR (kind = 'agent' AND direction = 'out'))
-		ORDER BY id`, caseID, except)
+// a case, for the References of a new mail (RFC 5322 §3.6.4): the
+// customers' mails, the agents' answers and the desk's own mails to them
+// (confirmation, status, closing), oldest first, leaving out except. Mail
+// to agents (notices, transcripts) and alerts never appear: their
+// Message-IDs prove receipt. Past limit the middle is dropped: the first
+// mail and the confirmation stay, then the latest ones. parent is the
+// latest mail of a person (a customer's, an agent's answer), which a new
+// mail answers (In-Reply-To); "" when there is none.
+func (tx *Tx) ThreadIDs(caseID int64, except string, limit int) (ids []string, parent string, err error) {
+	rows, err := tx.tx.QueryContext(tx.ctx, `SELECT message_id, kind FROM (
+		SELECT message_id, created_at, 0 AS src, id, '' AS kind FROM messages WHERE case_id = ?
+			AND message_id != '' AND message_id != ? AND (kind = 'customer' OR (kind = 'agent' AND direction = 'out'))
+		UNION ALL
+		SELECT message_id, created_at, 1 AS src, id, kind FROM outbox WHERE case_id = ?
+			AND message_id != ? AND kind IN ('confirmation', 'reply', 'status', 'closed'))
+		ORDER BY created_at, src, id`, caseID, except, caseID, except)
 	if err != nil {
-		return nil, fmt.Errorf("read thread of case %d: %w", caseID, err)
+		return nil, "", fmt.Errorf("read thread of case %d: %w", caseID, err)
 	}
 	defer rows.Close()
-	var ids []string
+	seen := map[string]bool{}
+	confirmation := -1
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
+		var id, kind string
+		if err := rows.Scan(&id, &kind); err != nil {
+			return nil, "", err
+		}
+		if kind == "" {
+			parent = id
+		}
+		if seen[id] {
+			continue // an agent's answer is a message and an outbox row
+		}
+		seen[id] = true
+		if kind == MailConfirmation && confirmation < 0 {
+			confirmation = len(ids)
 		}
 		ids = append(ids, id)
 	}
-	if len(ids) > limit && limit > 1 {
-		ids = append(ids[:1], ids[len(ids)-limit+1:]...)
+	if err := rows.Err(); err != nil {
+		return nil, "", err
 	}
-	return ids, rows.Err()
+	return trimThread(ids, confirmation, limit), parent, nil
+}
+
+// trimThread keeps at most limit ids: the first, the confirmation (at
+// index confirmation, -1 for none), and the latest.
+func trimThread(ids []string, confirmation, limit int) []string {
+	if limit < 2 || len(ids) <= limit {
+		return ids
+	}
+	keep := []string{ids[0]}
+	if confirmation > 0 {
+		keep = append(keep, ids[confirmation])
+	}
+	tail := ids[len(ids)-(limit-len(keep)):]
+	if confirmation >= len(ids)-len(tail) {
+		keep = keep[:1] // the confirmation is among the latest anyway
+		tail = ids[len(ids)-(limit-1):]
+	}
+	return append(keep, tail...)
 }

@@ -59,6 +59,9 @@ type View struct {
 	ReplyTo string
 	// RequesterName is the requester's display name; "" when unknown.
 	RequesterName string
+	// ToName is the name of the one person the mail is addressed to, for
+	// the greeting ("Hello Alice Martin,"); "" when unknown or several.
+	ToName string
 	Contacts      []string  // the case's contacts, addresses
 	Assignee      string    // the agent the case is assigned to; "" = nobody
 	At            time.Time // when the reported event happened: "due" counts from it
@@ -135,7 +138,7 @@ func sampleView() View {
 			"https://support.example.com/survey/t1?r=3", "https://support.example.com/survey/t1?r=4",
 			"https://support.example.com/survey/t1?r=5",
 		},
-		FromName: "Alice Martin", ReplyTo: "support+comment@example.com", RequesterName: "Alice Martin",
+		FromName: "Alice Martin", ReplyTo: "support+comment@example.com", RequesterName: "Alice Martin", ToName: "Alice Martin",
 		Contacts: []string{"bob@acme.example"}, Assignee: "lee@support.example",
 		At: time.Date(2026, 11, 21, 9, 12, 0, 0, time.UTC), Related: 1017, Rating: 2,
 		Commands: []Command{
