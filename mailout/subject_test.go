@@ -37,7 +37,7 @@ func TestSubjectKeepsTheTagInPlainASCII(t *testing.T) {
 					raw += "\n" + l
 				}
 			}
-			tag := subject[strings.Index(subject, "[Case"):strings.Index(subject, "]")+1]
+			tag := subject[strings.Index(subject, "[Case") : strings.Index(subject, "]")+1]
 			if !strings.Contains(raw, tag) {
 				t.Errorf("the raw Subject %q lacks the plain tag %q", raw, tag)
 			}

@@ -61,12 +61,12 @@ type View struct {
 	RequesterName string
 	// ToName is the name of the one person the mail is addressed to, for
 	// the greeting ("Hello Alice Martin,"); "" when unknown or several.
-	ToName string
-	Contacts      []string  // the case's contacts, addresses
-	Assignee      string    // the agent the case is assigned to; "" = nobody
-	At            time.Time // when the reported event happened: "due" counts from it
-	Related       int64     // the case a new case follows; 0 = none
-	Rating        int       // a poor survey answer (1 or 2 of 5)
+	ToName   string
+	Contacts []string  // the case's contacts, addresses
+	Assignee string    // the agent the case is assigned to; "" = nobody
+	At       time.Time // when the reported event happened: "due" counts from it
+	Related  int64     // the case a new case follows; 0 = none
+	Rating   int       // a poor survey answer (1 or 2 of 5)
 	// Commands are the command lines of an agent's mail and what became of
 	// each (transcripts).
 	Commands []Command
