@@ -108,6 +108,16 @@ type SMTPConfig struct {
 	Password     string `toml:"password"`
 	PasswordFile string `toml:"password_file"`
 	TLSCAFile    string `toml:"tls_ca_file"` // PEM CAs trusted instead of the system roots
+	// Retries (DESIGN §10): a mail refused for now is tried again after
+	// RetryFirst, the wait doubling up to RetryMax, until GiveUpAfter from
+	// when it was queued.
+	RetryFirst  Duration `toml:"retry_first"`
+	RetryMax    Duration `toml:"retry_max"`
+	GiveUpAfter Duration `toml:"give_up_after"`
+	// Helo is the fully qualified name the desk greets the server with;
+	// "" = the machine's name if it has a dot, else the domain of
+	// desk.address (mailout's default).
+	Helo string `toml:"helo"`
 }
 
 // HTTPConfig is the [http] table: the health, metrics and survey listener.
@@ -115,6 +125,9 @@ type HTTPConfig struct {
 	Listen        string `toml:"listen"`         // host:port; empty: no listener
 	PublicURL     string `toml:"public_url"`     // base of survey links; empty: from Listen
 	MetricsPublic bool   `toml:"metrics_public"` // /metrics to every client, not only loopback ones
+	// HealthOutboxAge is how long the oldest mail due may wait before
+	// /healthz calls the desk unhealthy.
+	HealthOutboxAge Duration `toml:"health_outbox_age"`
 }
 
 // CustomerConfig is one [[customer]]: maps a sender address or domain to a
@@ -216,8 +229,9 @@ func DefaultConfig() *Config {
 			NewCasesPerSenderPerHour: 20,
 			TextBytes:                1 << 20,
 		},
-		SMTP:  SMTPConfig{TLS: "starttls"},
-		HTTP:  HTTPConfig{Listen: "127.0.0.1:8025"},
+		SMTP: SMTPConfig{TLS: "starttls", RetryFirst: Duration{time.Minute}, RetryMax: Duration{time.Hour},
+			GiveUpAfter: Duration{120 * time.Hour}},
+		HTTP:  HTTPConfig{Listen: "127.0.0.1:8025", HealthOutboxAge: Duration{15 * time.Minute}},
 		Plans: defaultPlans(),
 		SLA: SLAConfig{
 			Low:      Duration{desk.DefaultTargets["low"]},

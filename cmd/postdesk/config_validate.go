@@ -264,6 +264,52 @@ func (c *Config) validateSMTP(p *problems) {
 	case n == 0 && s.Username != "":
 		p.add("smtp.password", "username %q needs a password or password_file", s.Username)
 	}
+	p.duration("smtp.retry_first", s.RetryFirst.Duration)
+	p.duration("smtp.retry_max", s.RetryMax.Duration)
+	p.duration("smtp.give_up_after", s.GiveUpAfter.Duration)
+	if s.RetryFirst.Duration > 0 && s.RetryMax.Duration > 0 && s.RetryFirst.Duration > s.RetryMax.Duration {
+		p.add("smtp.retry_max", "%v is shorter than smtp.retry_first (%v)", s.RetryMax.Duration, s.RetryFirst.Duration)
+	}
+	if s.Helo != "" {
+		if err := checkHelo(s.Helo); err != nil {
+			p.add("smtp.helo", "%v", err)
+		}
+	}
+}
+
+// duration checks a duration that must be above zero.
+func (p *problems) duration(key string, v time.Duration) {
+	if v <= 0 {
+		p.add(key, "must be positive, not %v", v)
+	}
+}
+
+// checkHelo reports why s is not a fully qualified host name to greet an
+// SMTP server with (RFC 5321 §4.1.1.1: the client's "primary host name";
+// servers that enforce it, such as Postfix with
+// reject_non_fqdn_helo_hostname, refuse a name without a dot): letters,
+// digits and hyphens in labels of 1 to 63, at least two labels, at most 253
+// characters, the last label not all digits (an IP address is not a name).
+func checkHelo(s string) error {
+	bad := fmt.Errorf("%q is not a fully qualified host name such as \"mail.example.com\"", s)
+	labels := strings.Split(s, ".")
+	if len(s) > 253 || len(labels) < 2 {
+		return bad
+	}
+	for _, l := range labels {
+		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return bad
+		}
+		if strings.ContainsFunc(l, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-')
+		}) {
+			return bad
+		}
+	}
+	if last := labels[len(labels)-1]; strings.Trim(last, "0123456789") == "" {
+		return bad
+	}
+	return nil
 }
 
 // transport checks tls and tls_ca_file of the server table at key (DESIGN
@@ -308,6 +354,7 @@ func (c *Config) validateHTTP(p *problems) {
 			p.add("http.public_url", "%q is not an http(s) URL such as \"https://support.example.com\"", h.PublicURL)
 		}
 	}
+	p.duration("http.health_outbox_age", h.HealthOutboxAge.Duration)
 }
 
 // validatePlan checks one [plans.NAME] table.

@@ -82,10 +82,19 @@ func TestValidate(t *testing.T) {
 		{"smtp two passwords", func(c *Config) { c.SMTP.Password = "pw" }, "smtp.password", "not both"},
 		{"smtp username without password", func(c *Config) { c.SMTP.PasswordFile = "" }, "smtp.password", "needs a password"},
 		{"smtp password without username", func(c *Config) { c.SMTP.Username = "" }, "smtp.username", "no username"},
+		{"smtp retry_first zero", func(c *Config) { c.SMTP.RetryFirst = Duration{} }, "smtp.retry_first", "positive"},
+		{"smtp retry_max negative", func(c *Config) { c.SMTP.RetryMax = Duration{-time.Minute} }, "smtp.retry_max", "positive"},
+		{"smtp give_up_after zero", func(c *Config) { c.SMTP.GiveUpAfter = Duration{} }, "smtp.give_up_after", "positive"},
+		{"smtp retry_max shorter than retry_first", func(c *Config) {
+			c.SMTP.RetryFirst, c.SMTP.RetryMax = Duration{10 * time.Minute}, Duration{5 * time.Minute}
+		}, "smtp.retry_max", "shorter than smtp.retry_first"},
+		{"smtp helo without a dot", func(c *Config) { c.SMTP.Helo = "mailhost" }, "smtp.helo", "fully qualified"},
+		{"smtp helo an IP address", func(c *Config) { c.SMTP.Helo = "192.0.2.1" }, "smtp.helo", "fully qualified"},
 
 		{"http listen without port", func(c *Config) { c.HTTP.Listen = "localhost" }, "http.listen", "host:port"},
 		{"http public url not http", func(c *Config) { c.HTTP.PublicURL = "ftp://example.com" }, "http.public_url", "http(s) URL"},
 		{"http public url relative", func(c *Config) { c.HTTP.PublicURL = "/survey" }, "http.public_url", "http(s) URL"},
+		{"http health_outbox_age zero", func(c *Config) { c.HTTP.HealthOutboxAge = Duration{} }, "http.health_outbox_age", "positive"},
 
 		{"customer without match", func(c *Config) { c.Customers[0].Match = "" }, "customer[0].match", "empty"},
 		{"customer bare domain", func(c *Config) { c.Customers[0].Match = "acme.example" }, "customer[0].match", "bare e-mail address"},
@@ -155,6 +164,11 @@ func TestValidate(t *testing.T) {
 			"agent notified when assigned":    func(c *Config) { c.Agents[0].Notify = "assigned" },
 			"agent never notified":            func(c *Config) { c.Agents[0].Notify = "none" },
 			"agent name in Japanese":          func(c *Config) { c.Agents[0].Name = "山田 花子" },
+			"smtp helo a host name":           func(c *Config) { c.SMTP.Helo = "mail-1.example.com" },
+			"smtp retries equal": func(c *Config) {
+				c.SMTP.RetryFirst, c.SMTP.RetryMax = Duration{5 * time.Second}, Duration{5 * time.Second}
+			},
+			"no smtp host skips retries": func(c *Config) { c.SMTP = SMTPConfig{RetryFirst: Duration{-1}} },
 			"mailbox agents in other capitals": func(c *Config) {
 				c.Mailboxes[0].Agents = []string{"AGENT@example.com"}
 			},
@@ -174,4 +188,35 @@ func TestValidate(t *testing.T) {
 			t.Fatalf("got %d errors, want 3", n)
 		}
 	})
+}
+
+func TestCheckHelo(t *testing.T) {
+	for _, tt := range []struct {
+		helo string
+		ok   bool
+	}{
+		{"mail.example.com", true},
+		{"MX-1.Example.COM", true},
+		{"a.b", true},
+		{"xn--bcher-kva.example", true},
+		{"mailhost", false},              // Postfix: need fully-qualified hostname
+		{"localhost", false},             // no dot
+		{"mail.example.com.", false},     // trailing dot: an empty label
+		{".example.com", false},          // empty label
+		{"mail..example.com", false},     // empty label
+		{"-mail.example.com", false},     // label starts with a hyphen
+		{"mail-.example.com", false},     // label ends with a hyphen
+		{"mail_1.example.com", false},    // underscore
+		{"mail example.com", false},      // space
+		{"192.0.2.1", false},             // an address, not a name
+		{"[192.0.2.1]", false},           // an address literal
+		{"bücher.example", false},        // U-label: write the A-label
+		{"mail.example.com\r\nX", false}, // header injection
+		{strings.Repeat("a", 64) + ".example", false},
+		{strings.Repeat("abcdefghi.", 25) + "example", false}, // 257 characters
+	} {
+		if err := checkHelo(tt.helo); (err == nil) != tt.ok {
+			t.Errorf("checkHelo(%q) = %v, want ok %v", tt.helo, err, tt.ok)
+		}
+	}
 }

@@ -93,7 +93,7 @@ func TestTLSCAFile(t *testing.T) {
 			cfg := DefaultConfig()
 			cfg.Desk.Address = "support@example.com"
 			cfg.Desk.Database, cfg.Desk.SecretFile = filepath.Join(dir, "postdesk.db"), filepath.Join(dir, "postdesk.key")
-			cfg.SMTP = SMTPConfig{Host: "127.0.0.1", Port: smtpPort, TLS: "implicit"}
+			cfg.SMTP.Host, cfg.SMTP.Port, cfg.SMTP.TLS = "127.0.0.1", smtpPort, "implicit"
 			mb := MailboxConfig{Name: "support", Host: "127.0.0.1", Port: imapPort, TLS: "implicit",
 				Username: "support@example.com", Password: "imap-password"}
 			if trusted {
