@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"mime"
+	"net/mail"
 	"os"
 	"path/filepath"
 	"slices"
@@ -74,6 +76,18 @@ func headerLines(raw []byte) []string {
 		out = append(out, line)
 	}
 	return out
+}
+
+// namesOnly reports whether the header line l is the field called name
+// (with its colon) and holds exactly one address, addr, whatever its
+// display name.
+func namesOnly(l, name, addr string) bool {
+	value, ok := strings.CutPrefix(l, name)
+	if !ok {
+		return false
+	}
+	list, err := (&mail.AddressParser{WordDecoder: &mime.WordDecoder{}}).ParseList(value)
+	return err == nil && len(list) == 1 && list[0].Address == addr
 }
 
 // fieldCount counts the header fields called name.
@@ -360,7 +374,10 @@ func TestAbuseHeaderInjection(t *testing.T) {
 				t.Errorf("the confirmation has %d Bcc fields", n)
 			}
 			for _, l := range headerLines(conf.Data) {
-				if strings.Contains(l, "attacker") && !strings.HasPrefix(l, "Subject:") {
+				// The subject, and since display names are kept (DESIGN
+				// §10) the requester's name, may carry the text: as
+				// words of one field, which names eve alone.
+				if strings.Contains(l, "attacker") && !strings.HasPrefix(l, "Subject:") && !namesOnly(l, "To:", "eve@acme.example") {
 					t.Errorf("header field carries the attacker: %q", l)
 				}
 				if strings.ContainsAny(l, "\r\x00") {
