@@ -2,7 +2,7 @@ package main
 
 // The daemon's HTTP listener ([http] listen): thin handlers only.
 //
-//	GET /healthz   200 {"status":"ok"}, or 503 {"status":"unhealthy","reasons":[...]}
+//	GET /healthz   200 {"status":"ok"}, or 503 {"status":"unhealthy","reasons":[...]} (health.go)
 //	GET /metrics   Prometheus metrics (metrics.go), to loopback clients only
 //	               unless [http] metrics_public is set (403 otherwise)
 //
@@ -10,84 +10,30 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net"
 	"net/http"
-	"slices"
 	"sync"
 	"time"
-
-	"github.com/postdesk/postdesk/mailin"
 )
 
-const (
-	// pingTimeout bounds the database check of /healthz.
-	pingTimeout = 2 * time.Second
-	// minStale is the shortest time without a successful poll after which
-	// a mailbox is unhealthy (staleAfter).
-	minStale = 2 * time.Minute
-	// shutdownTimeout bounds the wait for requests in progress at shutdown.
-	shutdownTimeout = 5 * time.Second
-)
-
-// pollState is what /healthz and /metrics read of one mailbox's intake:
-// *mailin.Poller.
-type pollState interface {
-	// LastSuccess is when the mailbox was last polled or idled successfully;
-	// the zero time before the first success.
-	LastSuccess() time.Time
-}
-
-var _ pollState = (*mailin.Poller)(nil)
-
-// pinger is what /healthz asks of the database: *store.DB.
-type pinger interface {
-	Ping(ctx context.Context) error
-}
-
-// pollStates gives newHTTPHandler the pollers of the configured mailboxes,
-// by name.
-func pollStates(pollers map[string]*mailin.Poller) map[string]pollState {
-	out := make(map[string]pollState, len(pollers))
-	for name, p := range pollers {
-		out[name] = p
-	}
-	return out
-}
-
-// staleAfter is how long a mailbox may go without a successful poll before
-// /healthz calls it unhealthy: three times the longest poll interval (an
-// IDLE lasts up to one interval, and the poll after it takes time too), and
-// at least minStale.
-func staleAfter(mailboxes []MailboxConfig) time.Duration {
-	d := minStale
-	for _, m := range mailboxes {
-		d = max(d, 3*m.PollInterval.Duration)
-	}
-	return d
-}
+// shutdownTimeout bounds the wait for requests in progress at shutdown.
+const shutdownTimeout = 5 * time.Second
 
 // newHTTPHandler returns the handler of the daemon's HTTP listener. db is
-// pinged by /healthz; mailboxes are the intake loops by mailbox name (see
-// pollStates), checked by /healthz and reported by m, which serves
-// /metrics: to every client when metricsPublic, else to loopback ones
-// only (loopbackOnly); now is the clock (nil = time.Now).
-//
-// /healthz is healthy when the database answers within pingTimeout and
-// every mailbox has been polled or idled successfully within stale (see
-// staleAfter). A mailbox that has not succeeded yet is given stale from
-// the handler's creation before it counts as unhealthy, so that a daemon
-// starting up does not flap.
-func newHTTPHandler(db pinger, mailboxes map[string]pollState, m *metrics, now func() time.Time, stale time.Duration, metricsPublic bool) *http.ServeMux {
+// checked by /healthz (health.go); mailboxes are the intake loops by
+// mailbox name (see pollStates), checked by /healthz within limits and
+// reported by m, which serves /metrics: to every client when
+// metricsPublic, else to loopback ones only (loopbackOnly); now is the
+// clock (nil = time.Now).
+func newHTTPHandler(db healthDB, mailboxes map[string]pollState, m *metrics, now func() time.Time, limits healthLimits, metricsPublic bool) *http.ServeMux {
 	if now == nil {
 		now = time.Now
 	}
 	m.watchMailboxes(mailboxes)
-	h := &health{db: db, mailboxes: mailboxes, now: now, stale: stale, started: now()}
+	h := newHealth(db, mailboxes, now, limits)
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", h)
 	metrics := m.handler()
@@ -114,67 +60,6 @@ func loopbackOnly(h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
-}
-
-// health serves /healthz.
-type health struct {
-	db        pinger
-	mailboxes map[string]pollState
-	now       func() time.Time
-	stale     time.Duration
-	started   time.Time
-}
-
-// healthReport is the body of /healthz.
-type healthReport struct {
-	Status  string   `json:"status"` // "ok" or "unhealthy"
-	Reasons []string `json:"reasons,omitempty"`
-}
-
-func (h *health) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	report, code := healthReport{Status: "ok"}, http.StatusOK
-	if reasons := h.check(r.Context()); len(reasons) > 0 {
-		report, code = healthReport{Status: "unhealthy", Reasons: reasons}, http.StatusServiceUnavailable
-	}
-	body, _ := json.Marshal(report) // strings only: cannot fail
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(code)
-	w.Write(append(body, '\n'))
-}
-
-// check returns what is wrong, mailboxes by name; nothing when healthy.
-func (h *health) check(ctx context.Context) []string {
-	var reasons []string
-	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
-	defer cancel()
-	if err := h.db.Ping(ctx); err != nil {
-		reasons = append(reasons, "database: "+err.Error())
-	}
-	now := h.now()
-	for _, name := range slices.Sorted(maps.Keys(h.mailboxes)) {
-		last := h.mailboxes[name].LastSuccess()
-		switch {
-		case last.IsZero() && now.Sub(h.started) > h.stale:
-			reasons = append(reasons, fmt.Sprintf("mailbox %s: no successful poll since the start %s ago", name, ago(now.Sub(h.started))))
-		case !last.IsZero() && now.Sub(last) > h.stale:
-			reasons = append(reasons, fmt.Sprintf("mailbox %s: last successful poll %s ago", name, ago(now.Sub(last))))
-		}
-	}
-	return reasons
-}
-
-// ago writes d for people: "42s", "7m", "2h5m".
-func ago(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return d.Round(time.Second).String()
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", d/time.Minute)
-	default:
-		return fmt.Sprintf("%dh%dm", d/time.Hour, d%time.Hour/time.Minute)
-	}
 }
 
 // serveHTTP listens on listen (host:port; port 0 picks one) and serves h

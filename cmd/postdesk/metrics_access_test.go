@@ -23,7 +23,7 @@ func metricsAccessApp(t *testing.T, public bool) http.Handler {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	return a.surveyRoutes(newHTTPHandler(a.db, nil, a.metrics, nil, time.Hour, public))
+	return a.surveyRoutes(newHTTPHandler(a.db, nil, a.metrics, nil, healthLimits{stale: time.Hour}, public))
 }
 
 func TestMetricsOnLoopbackOnly(t *testing.T) {

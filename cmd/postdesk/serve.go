@@ -51,6 +51,9 @@ type daemonRun struct {
 	app     *app
 	log     *slog.Logger
 	pollers map[string]*mailin.Poller
+	// kick wakes the outbox sender when another process queued mail
+	// (watchOutbox); nil = the sender's Kick.
+	kick func()
 }
 
 func (d *daemonRun) run(ctx context.Context) error {
@@ -65,8 +68,8 @@ func (d *daemonRun) run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	errs := make(chan error, len(d.pollers)+3)
 	if listen := d.app.cfg.HTTP.Listen; listen != "" {
-		h := newHTTPHandler(d.app.db, pollStates(d.pollers), d.app.metrics, d.app.now, staleAfter(d.app.cfg.Mailboxes),
-			d.app.cfg.HTTP.MetricsPublic)
+		limits := healthLimits{stale: staleAfter(d.app.cfg.Mailboxes), outboxAge: d.app.cfg.HTTP.HealthOutboxAge.Duration}
+		h := newHTTPHandler(d.app.db, pollStates(d.pollers), d.app.metrics, d.app.now, limits, d.app.cfg.HTTP.MetricsPublic)
 		h = d.app.surveyRoutes(h)
 		addr, wait, err := serveHTTP(ctx, listen, h, d.log)
 		if err != nil {
@@ -80,7 +83,11 @@ func (d *daemonRun) run(ctx context.Context) error {
 	}
 	wg.Go(func() { d.tick(ctx) })
 	if d.app.sender != nil {
+		if d.kick == nil {
+			d.kick = d.app.sender.Kick
+		}
 		wg.Go(func() { errs <- d.app.sender.Run(ctx) })
+		wg.Go(func() { d.watchOutbox(ctx) })
 	} else {
 		d.log.Warn("no [smtp] host: mail is queued, not sent")
 	}
@@ -153,6 +160,42 @@ func (d *daemonRun) tick(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// watchRetry is how long watchOutbox waits after the database could not be
+// watched before it tries again.
+const watchRetry = 5 * time.Second
+
+// watchOutbox wakes the sender (d.kick) when another process (`postdesk
+// case reply` while the daemon runs) has committed and mail is due, so that
+// it leaves within a second (DESIGN §10): it watches SQLite's data_version
+// every store.DefaultWatchEvery until ctx ends. It also wakes the sender
+// once it has started watching, when mail is due.
+func (d *daemonRun) watchOutbox(ctx context.Context) {
+	for {
+		err := d.app.db.WatchChanges(ctx, 0, func() { d.kickIfDue(ctx) })
+		if ctx.Err() != nil {
+			return
+		}
+		d.log.Error("watching the database for mail queued by other processes", "err", err)
+		t := time.NewTimer(watchRetry)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// kickIfDue wakes the sender when a queued mail is due now. The commits of
+// this process change data_version too, the sender's own among them:
+// waking it only for due mail keeps an idle daemon idle.
+func (d *daemonRun) kickIfDue(ctx context.Context) {
+	at, ok, err := d.app.db.NextDue(ctx)
+	if err != nil || ok && !at.After(d.app.now()) {
+		d.kick()
 	}
 }
 

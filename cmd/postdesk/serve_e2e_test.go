@@ -91,6 +91,12 @@ name = "Example Support"
 address = "support@example.com"
 database = %q
 secret_file = %q
+agents = ["agent@example.com"]
+
+# The daemon's tests count what customers get.
+[[agent]]
+address = "agent@example.com"
+notify = "none"
 
 [[mailbox]]
 name = "support"
