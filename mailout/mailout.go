@@ -7,10 +7,13 @@ package mailout
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,9 +34,35 @@ type Options struct {
 	Templates *templates.Set
 	Now       func() time.Time // nil = time.Now
 	Logger    *slog.Logger     // nil = discard
-	MaxAge    time.Duration    // how long to keep retrying; 0 = 5 days
 	Boundary  string           // fixed MIME boundary for golden tests; "" = random
 	Observer  Observer         // told what became of each mail (metrics); nil = nobody
+
+	// Helo is the name given in EHLO (and HELO): a fully qualified domain
+	// name, as servers enforcing it (Postfix's
+	// reject_non_fqdn_helo_hostname) require. "" = the machine's host
+	// name if it has a dot, else the domain of From (DESIGN §10).
+	Helo string
+	// Node names this sender as the owner of the outbox rows it claims, e.g.
+	// "serve@" + the host name. It must be stable across restarts and used
+	// by one running sender at a time: Run starts by taking back every
+	// claim held under its Node, so that a restarted daemon sends at once
+	// what its dead or stopped predecessor had claimed. A flush from the
+	// command line must therefore use another Node than the daemon (e.g.
+	// "flush@" + the host name), or the daemon's start would take back
+	// the claims of a flush at work, and the same mail could go out twice.
+	// "" = a name unique to this Sender (host, process id and a random
+	// part), whose claims only lapse.
+	Node string
+	// RetryFirst is the wait after a first temporary failure; each further
+	// failure doubles it, up to RetryMax. 0 = DefaultRetryFirst.
+	RetryFirst time.Duration
+	// RetryMax is the longest wait between two attempts. 0 =
+	// DefaultRetryMax.
+	RetryMax time.Duration
+	// GiveUpAfter is how long after it was queued a mail that still fails
+	// temporarily is failed for good. 0 = DefaultGiveUpAfter.
+	GiveUpAfter time.Duration
+
 	// OnFailure records what the desk does about a mail that failed for
 	// good (an alert to the support team, notices to agents), in the
 	// transaction that marks it failed; nil: nothing. The desk decides who
@@ -49,8 +78,8 @@ type Observer interface {
 	// Sent: the SMTP server accepted the mail.
 	Sent(kind string)
 	// Failed: the mail was not sent. permanent means it never will be (a
-	// 5xx reply, a row that cannot be built, or MaxAge reached); otherwise
-	// it is queued again for a later attempt.
+	// 5xx reply, a row that cannot be built, or GiveUpAfter reached);
+	// otherwise it is queued again for a later attempt.
 	Failed(kind string, permanent bool)
 }
 
@@ -61,8 +90,13 @@ const (
 	TLSNone     = "none"     // plain text: loopback and tests only
 )
 
-// DefaultMaxAge is how long a mail is retried when Options.MaxAge is 0.
-const DefaultMaxAge = 5 * 24 * time.Hour
+// The defaults of the retry options ([smtp] retry_first, retry_max,
+// give_up_after).
+const (
+	DefaultRetryFirst  = time.Minute
+	DefaultRetryMax    = time.Hour
+	DefaultGiveUpAfter = 120 * time.Hour
+)
 
 // Stats counts what one Flush did.
 type Stats struct {
@@ -79,6 +113,9 @@ type Sender struct {
 	log   *slog.Logger
 	kick  chan struct{}
 	flush sync.Mutex // one Flush at a time, so no row is sent twice by this process
+	// stopGrace bounds the wait for the reply to the mail in flight once
+	// the context of a Flush ends (tests shorten it).
+	stopGrace time.Duration
 }
 
 // New checks opts, fills in the defaults and returns a Sender for db.
@@ -113,14 +150,61 @@ func New(db *store.DB, opts Options) (*Sender, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.MaxAge <= 0 {
-		opts.MaxAge = DefaultMaxAge
+	if err := retryDefaults(&opts); err != nil {
+		return nil, err
+	}
+	if opts.Helo == "" {
+		host, _ := os.Hostname()
+		opts.Helo = defaultHelo(host, opts.From)
+	}
+	if strings.ContainsFunc(opts.Helo, func(r rune) bool { return r <= ' ' || r >= 0x7f }) {
+		return nil, fmt.Errorf("mailout: helo %q: want a domain name", opts.Helo)
+	}
+	if opts.Node == "" {
+		opts.Node = uniqueNode()
 	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Sender{db: db, o: opts, log: log, kick: make(chan struct{}, 1)}, nil
+	return &Sender{db: db, o: opts, log: log, kick: make(chan struct{}, 1), stopGrace: stopGrace}, nil
+}
+
+// retryDefaults fills in and checks the retry options.
+func retryDefaults(o *Options) error {
+	for _, d := range []struct {
+		name string
+		v    *time.Duration
+		def  time.Duration
+	}{{"retry_first", &o.RetryFirst, DefaultRetryFirst}, {"retry_max", &o.RetryMax, DefaultRetryMax},
+		{"give_up_after", &o.GiveUpAfter, DefaultGiveUpAfter}} {
+		if *d.v < 0 {
+			return fmt.Errorf("mailout: %s %s is negative", d.name, *d.v)
+		}
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+	}
+	if o.RetryMax < o.RetryFirst {
+		return fmt.Errorf("mailout: retry_max %s is shorter than retry_first %s", o.RetryMax, o.RetryFirst)
+	}
+	return nil
+}
+
+// defaultHelo is the EHLO name when none is configured: host when it is
+// fully qualified (has a dot), else the domain of the desk address.
+func defaultHelo(host, from string) string {
+	host = strings.TrimSuffix(host, ".")
+	if strings.Contains(host, ".") {
+		return host
+	}
+	return from[strings.LastIndexByte(from, '@')+1:]
+}
+
+// uniqueNode is the claim owner of a Sender without Options.Node.
+func uniqueNode() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("mailout@%s/%d/%s", host, os.Getpid(), rand.Text()[:8])
 }
 
 // Kick wakes Run (non-blocking; safe from any goroutine).
@@ -135,10 +219,13 @@ func (s *Sender) Kick() {
 // queue mail without being able to Kick this one.
 const maxWait = 5 * time.Second
 
-// Run flushes, then waits until the next row is due, Kick is called, or ctx
-// ends; returns nil on ctx end. A failed Flush (the database, or a panic) is
-// logged and tried again after maxWait or a Kick.
+// Run takes back the claims held under Options.Node (left by a sender that
+// died or stopped), then flushes, waits until the next row is due, Kick is
+// called, or ctx ends, and again; returns nil on ctx end. A failed Flush
+// (the database, or a panic) is logged and tried again after maxWait or a
+// Kick.
 func (s *Sender) Run(ctx context.Context) error {
+	s.takeBack(ctx)
 	for {
 		wait := maxWait
 		if err := s.safeFlush(ctx); err != nil {
@@ -158,6 +245,19 @@ func (s *Sender) Run(ctx context.Context) error {
 			timer.Stop()
 		case <-timer.C:
 		}
+	}
+}
+
+// takeBack releases every claim held under this Sender's node. When it
+// fails, the claims lapse after claimLease instead.
+func (s *Sender) takeBack(ctx context.Context) {
+	n, err := s.db.ReleaseClaims(ctx, s.o.Node)
+	if err != nil {
+		s.log.Error("outbox claims not taken back; they lapse", "node", s.o.Node, "error", err)
+		return
+	}
+	if n > 0 {
+		s.log.Info("outbox claims taken back", "node", s.o.Node, "rows", n)
 	}
 }
 

@@ -55,7 +55,7 @@ func TestObserverSeesEachResult(t *testing.T) {
 			want: "failed confirmation permanent=false"},
 		{name: "a row that cannot be built is a permanent failure", to: "not an address", stats: Stats{Failed: 1},
 			want: "failed confirmation permanent=true"},
-		{name: "a temporary failure past MaxAge is a permanent one", reject: 451, age: 6 * 24 * time.Hour,
+		{name: "a temporary failure past GiveUpAfter is a permanent one", reject: 451, age: 6 * 24 * time.Hour,
 			stats: Stats{Failed: 1}, want: "failed confirmation permanent=true"},
 	}
 	for _, tt := range tests {

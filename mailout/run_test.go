@@ -161,38 +161,3 @@ func TestFlushLogsOneLinePerMailWithoutSecrets(t *testing.T) {
 		}
 	}
 }
-
-// TestFlushRecordsSentMailInRuns queues more than two runs of recordEvery
-// mails and one that fails: every accepted mail is recorded as sent with
-// the bytes the server got, the failed one as failed.
-func TestFlushRecordsSentMailInRuns(t *testing.T) {
-	db := openDB(t)
-	sink := startSink(t)
-	s, _ := newSender(t, db, sink, nil)
-	c := newCase(t, db, "en")
-	n := 2*recordEvery + 5
-	var items []*store.OutboxItem
-	for i := range n {
-		items = append(items, enqueue(t, db, confirmation(c, fmt.Sprintf("user%d@acme.example", i))))
-	}
-	bad := enqueue(t, db, confirmation(c, "bad address"))
-
-	flush(t, s, Stats{Sent: n, Failed: 1})
-
-	if got := len(sink.Messages()); got != n {
-		t.Fatalf("the server got %d mails, want %d", got, n)
-	}
-	for _, it := range items {
-		row, err := db.OutboxItem(context.Background(), it.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if row.Status != "sent" || len(row.Raw) == 0 || row.Attempts != 1 {
-			t.Errorf("row %d: status %q, %d bytes, %d attempts; want sent with its bytes after 1 attempt",
-				it.ID, row.Status, len(row.Raw), row.Attempts)
-		}
-	}
-	if row, err := db.OutboxItem(context.Background(), bad.ID); err != nil || row.Status != "failed" {
-		t.Errorf("bad row: %+v, %v; want failed", row, err)
-	}
-}

@@ -2,16 +2,13 @@ package mailout
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/textproto"
 	"strconv"
+	"sync"
 	"time"
-
-	"github.com/wneessen/go-mail"
-	"github.com/wneessen/go-mail/smtp"
 
 	"github.com/postdesk/postdesk/store"
 )
@@ -19,69 +16,102 @@ import (
 const (
 	// batch is how many due rows one claim takes.
 	batch = 100
-	// recordEvery is how many mails the server accepted are recorded as
-	// sent in one transaction. Until they are, a crash sends them again
-	// (after claimLease), as it would one mail sent but not yet recorded.
-	recordEvery = 32
-	// claimLease is how long a claimed row is left alone by other senders;
-	// longer than sending a batch takes.
-	claimLease = 10 * time.Minute
+	// claimLease is how long a claimed row is left alone by other senders
+	// (DESIGN §10: another node's claims lapse within a minute). The holder
+	// renews its claims every renewEvery while it works through them, so
+	// that a slow batch is not taken over.
+	claimLease = time.Minute
+	renewEvery = claimLease / 3
+	// renewCheck is how often, while a Flush runs, a goroutine looks
+	// whether the claims are due for renewal (a single mail can take
+	// longer than claimLease to upload).
+	renewCheck = 5 * time.Second
 	// commandTimeout bounds connecting, the greeting, EHLO, STARTTLS, AUTH
 	// and every command.
 	commandTimeout = time.Minute
 	// minRate is the slowest upload tolerated, in bytes per second, on top
 	// of commandTimeout for each message.
 	minRate = 32 << 10
+	// stopGrace bounds the wait for the server's reply to the mail in
+	// flight once the context of a Flush ends. It is shorter than what is
+	// left of a lease renewed on time (claimLease - renewEvery -
+	// renewCheck), so the claim holds until the reply is recorded.
+	stopGrace = 30 * time.Second
 )
 
-// Flush sends every mail due now over one SMTP connection and reports
-// counts. Rows that cannot be built are failed without connecting; when the
-// server cannot be reached, or the connection breaks, the remaining rows are
-// queued again for later rather than dialled for one by one. Flush returns an
-// error when the database fails or ctx ends; a row being sent when ctx ends
-// stays queued as it was.
+// Flush sends every mail due when it begins over one SMTP connection and
+// reports counts; mail queued meanwhile waits for the next Flush (Run's
+// next turn, or its Kick). Each mail the server accepts is recorded as
+// sent before the next one is begun, so that a crash sends again at most
+// the one mail in flight.
+// Rows that cannot be built are failed without connecting; when the server
+// cannot be reached, or the connection breaks, the remaining rows are
+// queued again for later rather than dialled for one by one.
+//
+// When ctx ends, no further mail is started; the mail whose transaction has
+// begun is finished (nothing is cut in the middle of DATA), its reply
+// awaited for at most stopGrace and recorded. Claimed rows not reached are
+// given back, due as they were. Flush returns an error when the database
+// fails or ctx ends.
 func (s *Sender) Flush(ctx context.Context) (Stats, error) {
 	s.flush.Lock()
 	defer s.flush.Unlock()
-	f := &flushRun{s: s, now: s.o.Now()}
+	f := &flushRun{s: s}
 	defer f.hangUp()
+	defer f.keepClaims(ctx)()
+	start := s.o.Now()
 	for {
-		items, err := s.db.ClaimOutbox(ctx, f.now, claimLease, batch)
+		// Due by start, claimed until claimLease from now: a row retried
+		// in this flush is not taken again by it.
+		now := s.o.Now()
+		items, err := s.db.ClaimOutbox(ctx, s.o.Node, start, claimLease+max(now.Sub(start), 0), batch)
 		if err != nil {
 			return f.stats, err
 		}
 		if len(items) == 0 {
 			return f.stats, nil
 		}
-		for _, it := range items {
-			if err = ctx.Err(); err == nil {
-				err = f.deliver(ctx, it)
-			}
-			if err != nil {
-				break
-			}
-		}
-		if rerr := f.record(ctx); err != nil || rerr != nil {
-			return f.stats, errors.Join(err, rerr)
+		f.claimed(items, now)
+		if err := f.work(ctx, items); err != nil {
+			return f.stats, err
 		}
 	}
 }
 
 // flushRun is the state of one Flush.
 type flushRun struct {
-	s    *Sender
-	now  time.Time
-	conn *conn
-	// accepted are mails the server took that are not recorded yet.
-	accepted []acceptedMail
-	down     error // why no mail can go out in this flush any more
-	stats    Stats
+	s     *Sender
+	conn  *conn
+	down  error // why no mail can go out in this flush any more
+	stats Stats
+
+	claimMu sync.Mutex
+	ids     []int64   // the batch claimed last
+	renewed time.Time // when its claim was taken or renewed last
+}
+
+// work delivers the claimed items one by one. When ctx ends or the
+// database fails, the items not done are given back and the error is
+// returned.
+func (f *flushRun) work(ctx context.Context, items []*store.OutboxItem) error {
+	for i, it := range items {
+		err := ctx.Err()
+		if err == nil {
+			f.renewIfDue(ctx)
+			err = f.deliver(ctx, it)
+		}
+		if err != nil {
+			f.release(ctx, items[i:])
+			return err
+		}
+	}
+	return nil
 }
 
 // deliver builds, sends and records one row. Only a database failure or the
-// end of ctx is returned.
+// end of ctx is returned; the row is then still queued.
 func (f *flushRun) deliver(ctx context.Context, it *store.OutboxItem) error {
-	m, err := f.s.build(ctx, it, f.now)
+	m, err := f.s.build(ctx, it, f.s.o.Now())
 	var perm *permanentError
 	if errors.As(err, &perm) {
 		return f.fail(ctx, it, err.Error())
@@ -101,16 +131,19 @@ func (f *flushRun) deliver(ctx context.Context, it *store.OutboxItem) error {
 	if f.down != nil {
 		return f.retry(ctx, it, f.down.Error())
 	}
-	err = f.conn.send(f.s.o.From, m.rcpts, m.raw)
+	err = f.conn.send(ctx, f.s.o.From, m.rcpts, m.raw)
 	if err == nil {
 		return f.sent(ctx, it, m.raw)
-	}
-	if ctx.Err() != nil {
-		return ctx.Err()
 	}
 	if f.conn.broken {
 		f.down = fmt.Errorf("the connection failed: %w", err)
 		f.hangUp()
+	}
+	if !isReply(err) && ctx.Err() != nil {
+		// Stopped before DATA, or no reply within stopGrace: the mail
+		// was not sent, or may have been; it stays queued either way
+		// (sent at least once).
+		return ctx.Err()
 	}
 	if temporary(err) {
 		return f.retry(ctx, it, err.Error())
@@ -122,54 +155,26 @@ func (f *flushRun) deliver(ctx context.Context, it *store.OutboxItem) error {
 // answered, the answer is recorded even when shutdown has begun, so that a
 // mail is not sent twice.
 
-// acceptedMail is a mail the server accepted, waiting to be recorded.
-type acceptedMail struct {
-	it  *store.OutboxItem
-	raw []byte
-}
-
-// sent notes a mail the server accepted; every recordEvery mails, and at
-// the end of each claimed batch, they are recorded together.
+// sent records a mail the server accepted, before anything else is sent.
 func (f *flushRun) sent(ctx context.Context, it *store.OutboxItem, raw []byte) error {
-	f.accepted = append(f.accepted, acceptedMail{it, raw})
-	if len(f.accepted) < recordEvery {
-		return nil
-	}
-	return f.record(ctx)
-}
-
-// record marks the accepted mails sent in one transaction.
-func (f *flushRun) record(ctx context.Context) error {
-	if len(f.accepted) == 0 {
-		return nil
-	}
-	done := f.accepted
-	f.accepted = nil
-	sent := make([]store.SentMail, len(done))
-	for i, m := range done {
-		sent[i] = store.SentMail{ID: m.it.ID, Raw: m.raw}
-	}
-	if err := f.s.db.MarkAllSent(context.WithoutCancel(ctx), sent, f.now); err != nil {
-		for _, m := range done {
-			f.s.log.Error("outbox mail sent but not recorded; it will be sent again", logAttrs(m.it, "sent", err)...)
-		}
+	if err := f.s.db.MarkSent(context.WithoutCancel(ctx), it.ID, raw, f.s.o.Now()); err != nil {
+		f.s.log.Error("outbox mail sent but not recorded; it will be sent again", logAttrs(it, "sent", err)...)
 		return err
 	}
-	for _, m := range done {
-		f.stats.Sent++
-		if o := f.s.o.Observer; o != nil {
-			o.Sent(m.it.Kind)
-		}
-		f.s.log.Info("outbox mail", logAttrs(m.it, "sent", nil)...)
+	f.stats.Sent++
+	if o := f.s.o.Observer; o != nil {
+		o.Sent(it.Kind)
 	}
+	f.s.log.Info("outbox mail", logAttrs(it, "sent", nil)...)
 	return nil
 }
 
 func (f *flushRun) retry(ctx context.Context, it *store.OutboxItem, reason string) error {
-	if age := f.now.Sub(it.CreatedAt); age > f.s.o.MaxAge {
+	now := f.s.o.Now()
+	if age := now.Sub(it.CreatedAt); age > f.s.o.GiveUpAfter {
 		return f.fail(ctx, it, fmt.Sprintf("gave up after %s: %s", age.Round(time.Minute), reason))
 	}
-	next := f.now.Add(backoff(it.Attempts + 1))
+	next := now.Add(f.s.backoff(it.Attempts + 1))
 	if err := f.s.db.MarkRetry(context.WithoutCancel(ctx), it.ID, next, reason); err != nil {
 		return err
 	}
@@ -186,7 +191,7 @@ func (f *flushRun) fail(ctx context.Context, it *store.OutboxItem, reason string
 	if on := f.s.o.OnFailure; on != nil {
 		then = func(tx *store.Tx) error { return on(tx, it, reason) }
 	}
-	if err := f.s.db.MarkFailed(context.WithoutCancel(ctx), it.ID, f.now, reason, then); err != nil {
+	if err := f.s.db.MarkFailed(context.WithoutCancel(ctx), it.ID, f.s.o.Now(), reason, then); err != nil {
 		return err
 	}
 	f.stats.Failed++
@@ -216,16 +221,88 @@ func (f *flushRun) hangUp() {
 	}
 }
 
+// claimed notes the batch just claimed at now.
+func (f *flushRun) claimed(items []*store.OutboxItem, now time.Time) {
+	ids := make([]int64, len(items))
+	for i, it := range items {
+		ids[i] = it.ID
+	}
+	f.claimMu.Lock()
+	f.ids, f.renewed = ids, now
+	f.claimMu.Unlock()
+}
+
+// renewIfDue extends the claim on the batch at work when renewEvery has
+// passed since it was taken or renewed. The rows done are no longer
+// claimed and are left as they are. A failure is logged: the next write
+// of the flush meets it too.
+func (f *flushRun) renewIfDue(ctx context.Context) {
+	f.claimMu.Lock()
+	defer f.claimMu.Unlock()
+	now := f.s.o.Now()
+	if len(f.ids) == 0 || now.Sub(f.renewed) < renewEvery {
+		return
+	}
+	if _, err := f.s.db.RenewClaims(context.WithoutCancel(ctx), f.s.o.Node, f.ids, now.Add(claimLease)); err != nil {
+		f.s.log.Warn("outbox claims not renewed", "node", f.s.o.Node, "error", err)
+		return
+	}
+	f.renewed = now
+}
+
+// keepClaims renews the claims from a goroutine while a single mail takes
+// long to send, until ctx ends or the returned func is called (which waits
+// for the goroutine).
+func (f *flushRun) keepClaims(ctx context.Context) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer func() {
+			if p := recover(); p != nil {
+				f.s.log.Error("panic renewing outbox claims", "panic", p)
+			}
+		}()
+		t := time.NewTicker(renewCheck)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-done:
+				return
+			case <-t.C:
+				f.renewIfDue(ctx)
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
+// release gives back the claims on rows this flush did not finish.
+func (f *flushRun) release(ctx context.Context, items []*store.OutboxItem) {
+	ids := make([]int64, len(items))
+	for i, it := range items {
+		ids[i] = it.ID
+	}
+	if err := f.s.db.ReleaseRows(context.WithoutCancel(ctx), f.s.o.Node, ids); err != nil {
+		f.s.log.Error("outbox claims not given back; they lapse", "node", f.s.o.Node, "rows", len(ids), "error", err)
+	}
+}
+
 // backoff is the wait before attempt n+1 after n failed attempts:
-// 1 min × 2^(n-1), at most 1 h.
-func backoff(n int) time.Duration {
-	if n < 1 {
-		n = 1
+// RetryFirst × 2^(n-1), at most RetryMax.
+func (s *Sender) backoff(n int) time.Duration {
+	d := s.o.RetryFirst
+	for i := 1; i < n && d < s.o.RetryMax; i++ {
+		if d > s.o.RetryMax/2 {
+			return s.o.RetryMax
+		}
+		d *= 2
 	}
-	if n > 7 {
-		return time.Hour
-	}
-	return min(time.Minute<<(n-1), time.Hour)
+	return min(d, s.o.RetryMax)
 }
 
 // temporary tells a failure worth retrying: a 4xx reply (RFC 5321 §4.2.1),
@@ -237,111 +314,6 @@ func temporary(err error) bool {
 		return reply.Code < 500
 	}
 	return true
-}
-
-// conn is one SMTP connection, sending raw messages.
-type conn struct {
-	c      *smtp.Client
-	raw    net.Conn    // the socket, closed to interrupt a blocked read when ctx ends
-	stop   func() bool // stops the context.AfterFunc that does so
-	broken bool        // no further command can be sent
-}
-
-// dial connects, says EHLO, starts TLS and authenticates as configured,
-// using go-mail's client for all of that.
-func (s *Sender) dial(ctx context.Context) (*conn, error) {
-	tlsConfig := &tls.Config{ServerName: s.o.Host, MinVersion: tls.VersionTLS12, RootCAs: s.o.RootCAs}
-	cn := &conn{}
-	dialer := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		var c net.Conn
-		var err error
-		if s.o.TLS == TLSImplicit {
-			c, err = (&tls.Dialer{Config: tlsConfig}).DialContext(ctx, network, addr)
-		} else {
-			c, err = (&net.Dialer{}).DialContext(ctx, network, addr)
-		}
-		cn.raw = c
-		return c, err
-	}
-	opts := []mail.Option{
-		mail.WithPort(s.o.Port), mail.WithTimeout(commandTimeout),
-		mail.WithDialContextFunc(dialer), mail.WithTLSConfig(tlsConfig),
-		mail.WithTLSPolicy(mail.NoTLS), // implicit TLS is done by the dialer
-	}
-	if s.o.TLS == TLSStartTLS {
-		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory))
-	}
-	if s.o.Username != "" {
-		// PLAIN and LOGIN refuse to send the password in clear text except
-		// to localhost (go-mail's smtp package, like net/smtp).
-		opts = append(opts, mail.WithUsername(s.o.Username), mail.WithPassword(s.o.Password),
-			mail.WithOpportunisticSMTPAuth(mail.SMTPAuthPlain, mail.SMTPAuthLogin,
-				mail.SMTPAuthSCRAMSHA256, mail.SMTPAuthSCRAMSHA1))
-	}
-	client, err := mail.NewClient(s.o.Host, opts...)
-	if err != nil {
-		return nil, err
-	}
-	c, err := client.DialToSMTPClientWithContext(ctx)
-	if err != nil {
-		if cn.raw != nil {
-			cn.raw.Close() // go-mail leaves it open when EHLO, STARTTLS or AUTH fail
-		}
-		return nil, err
-	}
-	cn.c = c
-	cn.stop = context.AfterFunc(ctx, func() { cn.raw.Close() })
-	return cn, nil
-}
-
-// send runs one mail transaction: MAIL, RCPT for each recipient, DATA.
-// After a refusal the transaction is reset; the connection is marked broken
-// when that fails, when the server closes it (421) or when there is no
-// reply at all.
-func (c *conn) send(from string, rcpts []string, raw []byte) error {
-	if err := c.c.UpdateDeadline(commandTimeout + time.Duration(len(raw)/minRate)*time.Second); err != nil {
-		c.broken = true
-		return err
-	}
-	if err := c.c.Mail("<" + from + ">"); err != nil {
-		return c.refused("MAIL FROM:<"+from+">", err)
-	}
-	for _, r := range rcpts {
-		if err := c.c.Rcpt("<" + r + ">"); err != nil {
-			return c.refused("RCPT TO:<"+r+">", err)
-		}
-	}
-	w, err := c.c.Data()
-	if err != nil {
-		return c.refused("DATA", err)
-	}
-	if _, err := w.Write(raw); err != nil {
-		c.broken = true
-		return fmt.Errorf("DATA: %w", err)
-	}
-	if err := w.Close(); err != nil {
-		// The server answered the message itself: the transaction is over.
-		c.broken = !isReply(err) || closing(err)
-		return fmt.Errorf("end of DATA: %w", err)
-	}
-	return nil
-}
-
-func (c *conn) refused(stage string, err error) error {
-	err = fmt.Errorf("%s: %w", stage, err)
-	if !isReply(err) || closing(err) || c.c.Reset() != nil {
-		c.broken = true
-	}
-	return err
-}
-
-// close says QUIT when the connection still works, and closes it.
-func (c *conn) close() {
-	c.stop()
-	if !c.broken {
-		_ = c.c.Quit()
-	}
-	_ = c.raw.Close()
 }
 
 func isReply(err error) bool {

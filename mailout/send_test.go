@@ -124,7 +124,7 @@ func TestPermanentFailures(t *testing.T) {
 	}{
 		{"550 fails at once", 550, "alice@acme.example", 0, "550"},
 		{"an invalid recipient fails without sending", 0, `"a@x> NOTIFY=NEVER"@y`, 0, "not a plain address"},
-		{"a 4xx past MaxAge fails", 451, "alice@acme.example", 6 * 24 * time.Hour, "gave up after 144h0m0s: RCPT TO:<alice@acme.example>: 451"},
+		{"a 4xx past GiveUpAfter fails", 451, "alice@acme.example", 6 * 24 * time.Hour, "gave up after 144h0m0s: RCPT TO:<alice@acme.example>: 451"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -217,15 +217,20 @@ func TestFlushAuthenticates(t *testing.T) {
 
 func TestBackoff(t *testing.T) {
 	tests := []struct {
-		n    int
-		want time.Duration
+		first, max time.Duration
+		n          int
+		want       time.Duration
 	}{
-		{1, time.Minute}, {2, 2 * time.Minute}, {3, 4 * time.Minute}, {6, 32 * time.Minute},
-		{7, time.Hour}, {8, time.Hour}, {1000, time.Hour},
+		{0, 0, 1, time.Minute}, {0, 0, 2, 2 * time.Minute}, {0, 0, 3, 4 * time.Minute}, {0, 0, 6, 32 * time.Minute},
+		{0, 0, 7, time.Hour}, {0, 0, 8, time.Hour}, {0, 0, 1000, time.Hour},
+		{5 * time.Second, 20 * time.Second, 1, 5 * time.Second}, {5 * time.Second, 20 * time.Second, 3, 20 * time.Second},
+		{5 * time.Second, 20 * time.Second, 4, 20 * time.Second}, {time.Second, 1 << 62, 200, 1 << 62},
 	}
+	db := openDB(t)
 	for _, tt := range tests {
-		t.Run(fmt.Sprintf("after %d attempts wait %s", tt.n, tt.want), func(t *testing.T) {
-			if got := backoff(tt.n); got != tt.want {
+		t.Run(fmt.Sprintf("from %s to %s after %d attempts wait %s", tt.first, tt.max, tt.n, tt.want), func(t *testing.T) {
+			s, _ := newSender(t, db, nil, func(o *Options) { o.RetryFirst, o.RetryMax = tt.first, tt.max })
+			if got := s.backoff(tt.n); got != tt.want {
 				t.Errorf("backoff(%d) = %s", tt.n, got)
 			}
 		})
@@ -265,6 +270,11 @@ func TestNewChecksOptions(t *testing.T) {
 		{"bad from", Options{From: "Support <support@example.com>", Host: "h.example", Templates: tmpl}, "from address"},
 		{"no host", Options{From: desk, Templates: tmpl}, "no SMTP host"},
 		{"bad tls", Options{From: desk, Host: "h.example", Templates: tmpl, TLS: "ssl"}, "tls"},
+		{"retry_max under retry_first", Options{From: desk, Host: "h.example", Templates: tmpl,
+			RetryFirst: time.Hour, RetryMax: time.Minute}, "retry_max 1m0s is shorter than retry_first 1h0m0s"},
+		{"negative give_up_after", Options{From: desk, Host: "h.example", Templates: tmpl,
+			GiveUpAfter: -time.Hour}, "give_up_after -1h0m0s is negative"},
+		{"helo with a space", Options{From: desk, Host: "h.example", Templates: tmpl, Helo: "a b.example"}, "helo"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -278,8 +288,12 @@ func TestNewChecksOptions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if s.o.TLS != TLSStartTLS || s.o.Port != 587 || s.o.MaxAge != DefaultMaxAge || s.o.Name != "Help Bcc: x" {
+		if s.o.TLS != TLSStartTLS || s.o.Port != 587 || s.o.Name != "Help Bcc: x" ||
+			s.o.RetryFirst != time.Minute || s.o.RetryMax != time.Hour || s.o.GiveUpAfter != 120*time.Hour {
 			t.Errorf("defaults: %+v", s.o)
+		}
+		if !strings.Contains(s.o.Helo, ".") || s.o.Node == "" {
+			t.Errorf("helo %q, node %q: want a fully qualified name and a node", s.o.Helo, s.o.Node)
 		}
 	})
 }

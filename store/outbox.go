@@ -188,6 +188,10 @@ type OutboxItem struct {
 	SentAt        time.Time
 	Raw           []byte // the bytes sent, once sent
 	Bounce        string // what a bounce reported after sending, if any
+	// ClaimedBy is the sender working on the row ("" = nobody) and
+	// ClaimedUntil the end of its claim (see ClaimOutbox).
+	ClaimedBy    string
+	ClaimedUntil time.Time
 }
 
 // Enqueue adds a mail to the outbox, due at once, and sets it.ID.
@@ -217,20 +221,23 @@ func (tx *Tx) Enqueue(it *OutboxItem) error {
 }
 
 const outboxColumns = `id, kind, case_id, lang, to_addrs, cc_addrs, message_id, in_reply_to, refs,
-	notice, status, attempts, next_attempt_at, last_error, created_at, sent_at, raw, bounce`
+	notice, status, attempts, next_attempt_at, last_error, created_at, sent_at, raw, bounce,
+	claimed_by, claimed_until`
 
 func scanOutbox(s scanner) (*OutboxItem, error) {
 	var it OutboxItem
-	var caseID, next, created, sent sql.NullInt64
+	var caseID, next, created, sent, until sql.NullInt64
 	var to, cc, refs, notice string
 	err := s.Scan(&it.ID, &it.Kind, &caseID, &it.Lang, &to, &cc, &it.MessageID, &it.InReplyTo, &refs,
-		&notice, &it.Status, &it.Attempts, &next, &it.LastError, &created, &sent, &it.Raw, &it.Bounce)
+		&notice, &it.Status, &it.Attempts, &next, &it.LastError, &created, &sent, &it.Raw, &it.Bounce,
+		&it.ClaimedBy, &until)
 	if err != nil {
 		return nil, err
 	}
 	it.CaseID = caseID.Int64
 	it.To, it.Cc, it.References = parseList(to), parseList(cc), parseList(refs)
 	it.NextAttemptAt, it.CreatedAt, it.SentAt = fromMS(next), fromMS(created), fromMS(sent)
+	it.ClaimedUntil = fromMS(until)
 	if err := json.Unmarshal([]byte(notice), &it.Notice); err != nil {
 		return nil, fmt.Errorf("outbox row %d: bad notice: %w", it.ID, err)
 	}
@@ -254,18 +261,24 @@ func (db *DB) outboxQuery(ctx context.Context, where string, args ...any) ([]*Ou
 	return out, rows.Err()
 }
 
-// ClaimOutbox takes up to limit queued mails that are due at now, oldest
-// first, and pushes their next attempt lease past now, in one transaction,
-// so that another sender (the daemon and `outbox flush` at once) does not
-// take them too. A sender that dies while holding a claim leaves the rows to
-// be taken again when the lease ends: mail is sent at least once.
-func (db *DB) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*OutboxItem, error) {
+// ClaimOutbox takes up to limit queued mails that are due at now and not
+// claimed by another sender (or whose claim has lapsed), oldest first, and
+// claims them for node until now+lease, in one transaction, so that another
+// sender (the daemon and `outbox flush` at once, or several nodes) does not
+// take them too. next_attempt_at is left as it was: a claimed mail is still
+// due. The holder renews its claims while it works through them
+// (RenewClaims), ends each with MarkSent, MarkRetry or MarkFailed, and gives
+// back what it did not reach (ReleaseRows). A sender that dies holding
+// claims leaves them to lapse, or to be taken back at once by its
+// successor under the same node (ReleaseClaims): mail is sent at least once.
+func (db *DB) ClaimOutbox(ctx context.Context, node string, now time.Time, lease time.Duration, limit int) ([]*OutboxItem, error) {
 	var out []*OutboxItem
 	err := db.Tx(ctx, func(tx *Tx) error {
-		rows, err := tx.tx.QueryContext(ctx, `UPDATE outbox SET next_attempt_at = ?
+		rows, err := tx.tx.QueryContext(ctx, `UPDATE outbox SET claimed_by = ?, claimed_until = ?
 			WHERE id IN (SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= ?
+				AND (claimed_until IS NULL OR claimed_until <= ?)
 				ORDER BY next_attempt_at, id LIMIT ?)
-			RETURNING `+outboxColumns, now.Add(lease).UnixMilli(), now.UnixMilli(), limit)
+			RETURNING `+outboxColumns, node, now.Add(lease).UnixMilli(), now.UnixMilli(), now.UnixMilli(), limit)
 		if err != nil {
 			return err
 		}
@@ -286,11 +299,73 @@ func (db *DB) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duratio
 	return out, nil
 }
 
-// NextDue reports when the earliest queued mail is due; ok is false when
-// nothing is queued.
+// RenewClaims moves the end of node's claims on the rows ids to until, for
+// those still queued and claimed by node; it reports how many it renewed.
+// A row whose claim lapsed and was taken by another sender is not renewed.
+func (db *DB) RenewClaims(ctx context.Context, node string, ids []int64, until time.Time) (int, error) {
+	res, err := db.exec(ctx, `UPDATE outbox SET claimed_until = ?
+		WHERE claimed_by = ? AND status = 'queued' AND id IN (SELECT value FROM json_each(?))`,
+		until.UnixMilli(), node, jsonIDs(ids))
+	if err != nil {
+		return 0, fmt.Errorf("renew outbox claims of %s: %w", node, err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// ReleaseRows gives back node's claims on the rows ids that are still
+// queued: they are due again as they were before the claim.
+func (db *DB) ReleaseRows(ctx context.Context, node string, ids []int64) error {
+	_, err := db.exec(ctx, `UPDATE outbox SET claimed_by = '', claimed_until = NULL
+		WHERE claimed_by = ? AND status = 'queued' AND id IN (SELECT value FROM json_each(?))`, node, jsonIDs(ids))
+	if err != nil {
+		return fmt.Errorf("release outbox claims of %s: %w", node, err)
+	}
+	return nil
+}
+
+// ReleaseClaims gives back every claim node holds on queued rows and
+// reports how many: a sender starting under the name of one that died or
+// stopped takes its claims back at once instead of waiting for them to
+// lapse. Only one running sender may use a node name.
+func (db *DB) ReleaseClaims(ctx context.Context, node string) (int, error) {
+	res, err := db.exec(ctx, `UPDATE outbox SET claimed_by = '', claimed_until = NULL
+		WHERE claimed_by = ? AND status = 'queued'`, node)
+	if err != nil {
+		return 0, fmt.Errorf("release outbox claims of %s: %w", node, err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// MakeAllDue makes every queued mail due at now, those waiting to be
+// retried included (`postdesk outbox flush -all`), and reports how many it
+// moved. Claims are left alone: a mail a sender is working on stays its.
+func (db *DB) MakeAllDue(ctx context.Context, now time.Time) (int, error) {
+	res, err := db.exec(ctx, `UPDATE outbox SET next_attempt_at = ?
+		WHERE status = 'queued' AND next_attempt_at > ?`, now.UnixMilli(), now.UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("make outbox due: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+func jsonIDs(ids []int64) string {
+	if ids == nil {
+		ids = []int64{}
+	}
+	b, _ := json.Marshal(ids)
+	return string(b)
+}
+
+// NextDue reports when the earliest queued mail can be claimed: when it is
+// due, or when its claim ends if that is later; ok is false when nothing is
+// queued.
 func (db *DB) NextDue(ctx context.Context) (at time.Time, ok bool, err error) {
 	var next sql.NullInt64
-	err = db.sql.QueryRowContext(ctx, "SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'queued'").Scan(&next)
+	err = db.sql.QueryRowContext(ctx, `SELECT MIN(MAX(next_attempt_at, COALESCE(claimed_until, 0)))
+		FROM outbox WHERE status = 'queued'`).Scan(&next)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("read outbox: %w", err)
 	}
@@ -320,16 +395,26 @@ type SentMail struct {
 	Raw []byte
 }
 
+// markSent is the statement of MarkSent and MarkAllSent.
+const markSent = `UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, raw = ?,
+	last_error = '', claimed_by = '', claimed_until = NULL WHERE id = ? AND status = 'queued'`
+
+// MarkSent records that the SMTP server accepted the mail of row id,
+// keeping the bytes that were sent. The sender calls it before it sends the
+// next mail, so that a crash sends again at most the one mail in flight.
+func (db *DB) MarkSent(ctx context.Context, id int64, raw []byte, at time.Time) error {
+	if _, err := db.exec(ctx, markSent, at.UnixMilli(), raw, id); err != nil {
+		return fmt.Errorf("mark outbox row %d sent: %w", id, err)
+	}
+	return nil
+}
+
 // MarkAllSent records that the SMTP server accepted these mails, keeping
-// the bytes that were sent, in one transaction: the sender writes once per
-// run of mails instead of once per mail, so that it takes the database
-// from intake less often.
+// the bytes that were sent, in one transaction.
 func (db *DB) MarkAllSent(ctx context.Context, sent []SentMail, at time.Time) error {
 	return db.Tx(ctx, func(tx *Tx) error {
 		for _, m := range sent {
-			_, err := tx.tx.ExecContext(tx.ctx, `UPDATE outbox SET status = 'sent', attempts = attempts + 1,
-				sent_at = ?, raw = ?, last_error = '' WHERE id = ? AND status = 'queued'`, at.UnixMilli(), m.Raw, m.ID)
-			if err != nil {
+			if _, err := tx.tx.ExecContext(tx.ctx, markSent, at.UnixMilli(), m.Raw, m.ID); err != nil {
 				return fmt.Errorf("mark outbox row %d sent: %w", m.ID, err)
 			}
 		}
@@ -337,10 +422,12 @@ func (db *DB) MarkAllSent(ctx context.Context, sent []SentMail, at time.Time) er
 	})
 }
 
-// MarkRetry records a temporary failure and when to try again.
+// MarkRetry records a temporary failure and when to try again, and ends
+// the row's claim.
 func (db *DB) MarkRetry(ctx context.Context, id int64, next time.Time, reason string) error {
 	_, err := db.exec(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?,
-		last_error = ? WHERE id = ? AND status = 'queued'`, next.UnixMilli(), reason, id)
+		last_error = ?, claimed_by = '', claimed_until = NULL WHERE id = ? AND status = 'queued'`,
+		next.UnixMilli(), reason, id)
 	if err != nil {
 		return fmt.Errorf("mark outbox row %d for retry: %w", id, err)
 	}
@@ -355,7 +442,8 @@ func (db *DB) MarkFailed(ctx context.Context, id int64, at time.Time, reason str
 		var caseID sql.NullInt64
 		var kind, to string
 		err := tx.tx.QueryRowContext(ctx, `UPDATE outbox SET status = 'failed', attempts = attempts + 1,
-			last_error = ? WHERE id = ? AND status = 'queued' RETURNING case_id, kind, to_addrs`, reason, id).Scan(&caseID, &kind, &to)
+			last_error = ?, claimed_by = '', claimed_until = NULL WHERE id = ? AND status = 'queued'
+			RETURNING case_id, kind, to_addrs`, reason, id).Scan(&caseID, &kind, &to)
 		if err != nil {
 			return fmt.Errorf("mark outbox row %d failed: %w", id, err)
 		}

@@ -194,4 +194,15 @@ CREATE TABLE attachment_chunks (
 ALTER TABLE cases ADD COLUMN requester_name TEXT NOT NULL DEFAULT '';
 ALTER TABLE cases ADD COLUMN mailbox TEXT NOT NULL DEFAULT '';
 `,
+	// 7: outbox claims have an owner and a lease of their own (DESIGN §10).
+	// next_attempt_at stays when the mail is due; claimed_by names the
+	// sender working on the row ('' = nobody) and claimed_until ends its
+	// claim, so that a restarted sender takes back its own claims at once
+	// and another's lapse after a short lease. Rows claimed by a version
+	// before this one had next_attempt_at pushed ahead instead, and wait
+	// for it once.
+	`
+ALTER TABLE outbox ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE outbox ADD COLUMN claimed_until INTEGER;
+`,
 }

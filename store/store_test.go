@@ -167,17 +167,17 @@ func TestOutboxLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	due, err := db.ClaimOutbox(ctx, now, 5*time.Minute, 10)
+	due, err := db.ClaimOutbox(ctx, "test", now, 5*time.Minute, 10)
 	if err != nil || len(due) != 1 || due[0].Notice.ContactsRefused[0].Address != "c@x" {
 		t.Fatalf("due = %+v, %v", due, err)
 	}
-	if again, _ := db.ClaimOutbox(ctx, now, 5*time.Minute, 10); len(again) != 0 {
+	if again, _ := db.ClaimOutbox(ctx, "test", now, 5*time.Minute, 10); len(again) != 0 {
 		t.Errorf("a claimed row was claimed again: %+v", again)
 	}
 	if err := db.MarkRetry(ctx, it.ID, now.Add(time.Minute), "451 try later"); err != nil {
 		t.Fatal(err)
 	}
-	if due, _ := db.ClaimOutbox(ctx, now, time.Minute, 10); len(due) != 0 {
+	if due, _ := db.ClaimOutbox(ctx, "test", now, time.Minute, 10); len(due) != 0 {
 		t.Errorf("retrying row is due before its time")
 	}
 	if next, ok, _ := db.NextDue(ctx); !ok || !next.Equal(now.Add(time.Minute)) {
