@@ -192,3 +192,31 @@ func TestStopWithoutReply(t *testing.T) {
 	queuedUnclaimed(t, db, first.ID, 0)
 	queuedUnclaimed(t, db, second.ID, 0)
 }
+
+// TestStopBeforeData: ctx ends while the server answers MAIL FROM. The
+// transaction is reset before DATA: nothing of the mail goes out, and it
+// stays queued, unclaimed and uncounted.
+func TestStopBeforeData(t *testing.T) {
+	db := openDB(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv := startScripted(t, script{mail: func(int) error {
+		cancel()
+		return nil
+	}})
+	s, _ := newSender(t, db, nil, srv.to)
+	c := newCase(t, db, "en")
+	first := enqueue(t, db, confirmation(c))
+	second := enqueue(t, db, confirmation(c))
+
+	st, err := s.Flush(ctx)
+
+	if !errors.Is(err, context.Canceled) || st != (Stats{}) {
+		t.Errorf("Flush = %+v, %v; want nothing counted and the context's end", st, err)
+	}
+	if _, mails, data, _ := srv.seen(); mails != 1 || len(data) != 0 {
+		t.Errorf("the server saw %d transactions and %d messages, want 1 and none", mails, len(data))
+	}
+	queuedUnclaimed(t, db, first.ID, 0)
+	queuedUnclaimed(t, db, second.ID, 0)
+}
