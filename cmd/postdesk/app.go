@@ -44,6 +44,28 @@ type appOptions struct {
 	random   io.Reader        // nonce source of Message-IDs; nil = crypto/rand
 	logger   *slog.Logger     // nil = discard
 	boundary string           // fixed MIME boundary
+	// node names the outbox sender as the owner of the mail it claims
+	// (mailout.Options.Node): serveNode for the daemon, flushNode for
+	// `outbox flush`; "" = a name of its own for each sender.
+	node string
+}
+
+// serveNode is the daemon's claim owner: one name per host, the same after
+// a restart, so that a daemon started again takes back at once what its
+// killed or stopped predecessor had claimed (DESIGN §10).
+func serveNode() string { return "serve@" + hostname() }
+
+// flushNode is the claim owner of one `outbox flush`: a name of its own
+// (host and process id), so that a daemon starting meanwhile does not take
+// back the flush's claims.
+func flushNode() string { return fmt.Sprintf("flush@%s:%d", hostname(), os.Getpid()) }
+
+// hostname is the machine's name, "localhost" when it has none.
+func hostname() string {
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "localhost"
 }
 
 // loadConfig reads the configuration at path. When the path was not given
@@ -230,7 +252,8 @@ func newSender(db *store.DB, cfg *Config, o appOptions, obs mailout.Observer,
 		From: cfg.Desk.Address, Name: cfg.Desk.Name, Host: cfg.SMTP.Host, Port: cfg.SMTP.Port,
 		TLS: cfg.SMTP.TLS, RootCAs: roots, Username: cfg.SMTP.Username, Password: password,
 		Templates: tpl, Now: o.now, Logger: o.logger, Boundary: o.boundary, Observer: obs,
-		OnFailure: onFailure,
+		OnFailure: onFailure, Helo: cfg.SMTP.Helo, Node: o.node, RetryFirst: cfg.SMTP.RetryFirst.Duration,
+		RetryMax: cfg.SMTP.RetryMax.Duration, GiveUpAfter: cfg.SMTP.GiveUpAfter.Duration,
 	})
 }
 

@@ -264,7 +264,9 @@ func (c *Config) validateSMTP(p *problems) {
 	case n == 0 && s.Username != "":
 		p.add("smtp.password", "username %q needs a password or password_file", s.Username)
 	}
-	p.duration("smtp.retry_first", s.RetryFirst.Duration)
+	if s.RetryFirst.Duration < time.Second { // mailout's floor: a Flush must not meet its own retries
+		p.add("smtp.retry_first", "%v is shorter than 1s", s.RetryFirst.Duration)
+	}
 	p.duration("smtp.retry_max", s.RetryMax.Duration)
 	p.duration("smtp.give_up_after", s.GiveUpAfter.Duration)
 	if s.RetryFirst.Duration > 0 && s.RetryMax.Duration > 0 && s.RetryFirst.Duration > s.RetryMax.Duration {

@@ -82,7 +82,8 @@ func TestValidate(t *testing.T) {
 		{"smtp two passwords", func(c *Config) { c.SMTP.Password = "pw" }, "smtp.password", "not both"},
 		{"smtp username without password", func(c *Config) { c.SMTP.PasswordFile = "" }, "smtp.password", "needs a password"},
 		{"smtp password without username", func(c *Config) { c.SMTP.Username = "" }, "smtp.username", "no username"},
-		{"smtp retry_first zero", func(c *Config) { c.SMTP.RetryFirst = Duration{} }, "smtp.retry_first", "positive"},
+		{"smtp retry_first zero", func(c *Config) { c.SMTP.RetryFirst = Duration{} }, "smtp.retry_first", "shorter than 1s"},
+		{"smtp retry_first under a second", func(c *Config) { c.SMTP.RetryFirst = Duration{500 * time.Millisecond} }, "smtp.retry_first", "shorter than 1s"},
 		{"smtp retry_max negative", func(c *Config) { c.SMTP.RetryMax = Duration{-time.Minute} }, "smtp.retry_max", "positive"},
 		{"smtp give_up_after zero", func(c *Config) { c.SMTP.GiveUpAfter = Duration{} }, "smtp.give_up_after", "positive"},
 		{"smtp retry_max shorter than retry_first", func(c *Config) {

@@ -89,29 +89,44 @@ func (c *cli) outboxCmd(ctx context.Context, args []string) error {
 	}
 	fs := newFlags("outbox " + args[0])
 	load := configFlag(fs)
-	asJSON := fs.Bool("json", false, "JSON output")
+	var asJSON, all *bool
+	switch args[0] {
+	case "list":
+		asJSON = fs.Bool("json", false, "JSON output")
+	case "flush":
+		all = fs.Bool("all", false, "make every queued mail due now, those waiting for a retry too")
+	default:
+		return fmt.Errorf("%w: unknown outbox command %q", errUsage, args[0])
+	}
 	if err := parseFlags(fs, args[1:], 0); err != nil {
 		return err
 	}
-	switch args[0] {
-	case "list":
+	if args[0] == "list" {
 		return withApp(ctx, load, appOptions{}, func(a *app) error { return c.outboxList(ctx, a, *asJSON) })
-	case "flush":
-		return withApp(ctx, load, appOptions{}, func(a *app) error { return c.outboxFlush(ctx, a) })
 	}
-	return fmt.Errorf("%w: unknown outbox command %q", errUsage, args[0])
+	return withApp(ctx, load, appOptions{node: flushNode()}, func(a *app) error { return c.outboxFlush(ctx, a, *all) })
 }
 
-// outboxFlush sends the mail that is due, then returns.
-func (c *cli) outboxFlush(ctx context.Context, a *app) error {
+// outboxFlush sends the mail that is due, then returns; with all, every
+// queued mail is made due first (DESIGN §10), and the line says how many
+// were moved.
+func (c *cli) outboxFlush(ctx context.Context, a *app, all bool) error {
 	if a.sender == nil {
 		return fmt.Errorf("outbox flush: no [smtp] host configured")
+	}
+	moved := ""
+	if all {
+		n, err := a.db.MakeAllDue(ctx, a.now())
+		if err != nil {
+			return tempError{err}
+		}
+		moved = fmt.Sprintf("made %d due now; ", n)
 	}
 	st, err := a.sender.Flush(ctx)
 	if err != nil {
 		return tempError{err}
 	}
-	fmt.Fprintf(c.stdout, "sent %d, retrying %d, failed %d\n", st.Sent, st.Retried, st.Failed)
+	fmt.Fprintf(c.stdout, "%ssent %d, retrying %d, failed %d\n", moved, st.Sent, st.Retried, st.Failed)
 	return nil
 }
 

@@ -36,7 +36,7 @@ const usage = `usage:
   postdesk case set   N severity=S | status=S | assignee=ADDR
   postdesk case take  N -from ADDR
   postdesk case release N MESSAGE_ID [-contact] [-from ADDR]
-  postdesk outbox list [-json] | postdesk outbox flush
+  postdesk outbox list [-json] | postdesk outbox flush [-all]
   postdesk config check [-config FILE] | postdesk config example
 Every command but demo and config example takes -config FILE (default ./postdesk.toml).
 `

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"log/slog"
+	"net"
+	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -91,4 +96,102 @@ func TestServeSendsAnswerQueuedByTheCommandLine(t *testing.T) {
 	if body := string(got[1].Data); !strings.Contains(body, "Opened it.") || !slices.Equal(got[1].To, []string{"alice@acme.example"}) {
 		t.Errorf("second mail to %v is not the answer:\n%s", got[1].To, body)
 	}
+}
+
+// TestOutboxFlushAll: mail refused for now waits [smtp] retry_first before
+// its next try; `outbox flush` leaves it waiting, `outbox flush -all` sends
+// it at once.
+func TestOutboxFlushAll(t *testing.T) {
+	e := newEnvWith(t, "", "retry_first = \"5s\"\n")
+	if line := e.ingest(filepath.Join("testdata", "new.eml")); line.Case != 1 {
+		t.Fatalf("ingest = %+v, want case 1", line)
+	}
+	e.sink.Reject(451, 2) // the confirmation and the contacts' mail
+	tried := time.Now()
+	if out := e.must("", "outbox", "flush"); out != "sent 0, retrying 2, failed 0\n" {
+		t.Fatalf("outbox flush while the server refuses: %q", out)
+	}
+	after := time.Now()
+	for _, r := range e.outbox() {
+		if r.Status != "queued" || r.Attempts != 1 || r.NextAttemptAt == nil ||
+			r.NextAttemptAt.Before(tried.Add(5*time.Second).Truncate(time.Millisecond)) || r.NextAttemptAt.After(after.Add(5*time.Second)) {
+			t.Errorf("after a 451: %+v, want queued, 1 attempt, next in retry_first (5s)", r)
+		}
+	}
+	if out := e.must("", "outbox", "flush"); out != "sent 0, retrying 0, failed 0\n" {
+		t.Errorf("outbox flush before the retry is due: %q, want nothing sent", out)
+	}
+	if out := e.must("", "outbox", "flush", "-all"); out != "made 2 due now; sent 2, retrying 0, failed 0\n" {
+		t.Errorf("outbox flush -all: %q", out)
+	}
+	if n := len(e.sink.Messages()); n != 2 {
+		t.Errorf("the SMTP server has %d mails, want 2", n)
+	}
+	if _, code := e.run("", "outbox", "list", "-all"); code != exitUsage {
+		t.Errorf("outbox list -all: exit %d, want %d (usage)", code, exitUsage)
+	}
+}
+
+// TestHeloReachesTheServer: [smtp] helo is the name in EHLO; without it,
+// mailout's default, which always has a dot.
+func TestHeloReachesTheServer(t *testing.T) {
+	for _, tt := range []struct{ name, key, want string }{
+		{"configured", "helo = \"mx1.example.net\"\n", "mx1.example.net"},
+		{"default", "", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnvWith(t, "", tt.key)
+			greeted := ehloCatcher(t, e)
+			e.ingest(filepath.Join("testdata", "new.eml"))
+			e.run("", "outbox", "flush") // the catcher refuses the mail: retrying
+			var name string
+			select {
+			case name = <-greeted:
+			case <-within(t).Done():
+				t.Fatal("the sender never greeted the server")
+			}
+			if tt.want != "" && name != tt.want || !strings.Contains(name, ".") {
+				t.Errorf("EHLO %q, want %q (a name with a dot)", name, tt.want)
+			}
+		})
+	}
+}
+
+// ehloCatcher points e's [smtp] at a server that records the name of the
+// first EHLO (or HELO) it gets and then says it is closing (421).
+func ehloCatcher(t *testing.T, e *env) <-chan string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	text, err := os.ReadFile(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	text = []byte(strings.Replace(string(text), "port = "+strconv.Itoa(e.sink.Port()), "port = "+port, 1))
+	if err := os.WriteFile(e.cfg, text, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	greeted := make(chan string, 1)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		r := bufio.NewReader(conn)
+		fmt.Fprint(conn, "220 catcher ESMTP\r\n")
+		line, _ := r.ReadString('\n')
+		verb, name, _ := strings.Cut(strings.TrimSpace(line), " ")
+		if strings.EqualFold(verb, "EHLO") || strings.EqualFold(verb, "HELO") {
+			greeted <- name
+		} else {
+			greeted <- "(no EHLO: " + line + ")"
+		}
+		fmt.Fprint(conn, "421 closing\r\n")
+	}()
+	return greeted
 }

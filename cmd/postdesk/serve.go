@@ -37,7 +37,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("serve: no [[mailbox]] configured")
 	}
 	logger := slog.New(slog.NewTextHandler(c.stderr, nil))
-	a, err := openApp(ctx, cfg, appOptions{logger: logger})
+	a, err := openApp(ctx, cfg, appOptions{logger: logger, node: serveNode()})
 	if err != nil {
 		return err
 	}
@@ -71,11 +71,10 @@ func (d *daemonRun) run(ctx context.Context) error {
 		limits := healthLimits{stale: staleAfter(d.app.cfg.Mailboxes), outboxAge: d.app.cfg.HTTP.HealthOutboxAge.Duration}
 		h := newHTTPHandler(d.app.db, pollStates(d.pollers), d.app.metrics, d.app.now, limits, d.app.cfg.HTTP.MetricsPublic)
 		h = d.app.surveyRoutes(h)
-		addr, wait, err := serveHTTP(ctx, listen, h, d.log)
+		_, wait, err := serveHTTP(ctx, listen, h, d.log) // it logs the address
 		if err != nil {
 			return err
 		}
-		d.log.Info("http listening", "addr", addr)
 		wg.Go(func() { errs <- wait() })
 	}
 	for _, p := range d.pollers {
