@@ -189,12 +189,18 @@ func (d *serveProcess) signal(sig syscall.Signal, limit time.Duration) syscall.W
 	if err := d.cmd.Process.Signal(sig); err != nil {
 		d.t.Fatalf("signal %v: %v", sig, err)
 	}
+	return d.wait(limit, sig.String())
+}
+
+// wait waits, within limit, for the daemon to exit after what.
+func (d *serveProcess) wait(limit time.Duration, what string) syscall.WaitStatus {
+	d.t.Helper()
 	timer := time.NewTimer(limit)
 	defer timer.Stop()
 	select {
 	case <-d.done:
 	case <-timer.C:
-		d.t.Fatalf("the daemon did not exit within %v of %v", limit, sig)
+		d.t.Fatalf("the daemon did not exit within %v of %s", limit, what)
 	}
 	return d.cmd.ProcessState.Sys().(syscall.WaitStatus)
 }
