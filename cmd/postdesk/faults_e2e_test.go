@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"maps"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -207,5 +208,52 @@ func (e *serveEnv) waitLog(text string) {
 	})
 	if err != nil {
 		e.t.Fatalf("the daemon never logged %q: %v", text, err)
+	}
+}
+
+// TestServeSMTPOutage: the SMTP server is down (421 to every connection)
+// while a mail waits: /healthz says so once it has waited longer than
+// health_outbox_age; when the server is back, the retry (retry_first 1s,
+// retry_max 2s) sends it once and /healthz is 200 again.
+func TestServeSMTPOutage(t *testing.T) {
+	e := newServeEnv(t)
+	text, err := os.ReadFile(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := strings.Replace(string(text), "\n[http]\n", "retry_first = \"1s\"\nretry_max = \"2s\"\n\n[http]\n", 1) +
+		"health_outbox_age = \"1s\"\n"
+	if err := os.WriteFile(e.cfg, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	holder := holdReplies(t, e.env)
+	holder.SetDown(true)
+	e.startDaemon()
+	e.deliver(senderMail("outage@acme.example", "outage"))
+	var body string
+	err = waitUntil(within(t), func() (bool, error) {
+		var code int
+		code, body = e.get(within(t), "/healthz")
+		return code == http.StatusServiceUnavailable && strings.Contains(body, `"outbox: 1 mail waits to be sent`), nil
+	})
+	if err != nil {
+		t.Fatalf("/healthz never named the waiting mail while the server was down; last %s: %v", body, err)
+	}
+	t.Logf("server down: %s", strings.TrimSpace(body))
+	holder.SetDown(false)
+	if _, err := e.sink.Wait(within(t), 1); err != nil {
+		t.Fatal(err)
+	}
+	err = waitUntil(within(t), func() (bool, error) {
+		var code int
+		code, body = e.get(within(t), "/healthz")
+		return code == http.StatusOK, nil
+	})
+	if err != nil {
+		t.Fatalf("/healthz not 200 after the mail went out; last %s: %v", body, err)
+	}
+	rows := e.outbox()
+	if len(rows) != 1 || rows[0].Status != "sent" || rows[0].Attempts < 2 || len(e.sink.Messages()) != 1 {
+		t.Errorf("outbox %+v, %d mails at the server; want one sent after a failed try, once", rows, len(e.sink.Messages()))
 	}
 }

@@ -14,13 +14,15 @@ import (
 // holds back the server's reply to the end of the next message (the 250
 // after DATA's final "."): the server has accepted the mail and the client
 // does not know it yet. It is how the tests stop the daemon at the worst
-// moment of a send without a hook in production code.
+// moment of a send without a hook in production code. It can also play a
+// server that is down (SetDown).
 type replyHolder struct {
 	t      *testing.T
 	ln     net.Listener
 	target string
 
 	mu      sync.Mutex
+	down    bool          // greet with 421 and hang up: the server is down
 	armed   bool          // hold the reply to the next end of data
 	held    chan struct{} // gets a value once a reply is held
 	release chan struct{} // closed by Release: send the held reply on
@@ -66,6 +68,14 @@ func (h *replyHolder) Arm() <-chan struct{} {
 	return h.held
 }
 
+// SetDown makes the server answer every new connection with 421 (down),
+// or pass them on again (!down).
+func (h *replyHolder) SetDown(down bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.down = down
+}
+
 // Release sends the held reply on to the client.
 func (h *replyHolder) Release() {
 	h.mu.Lock()
@@ -78,6 +88,14 @@ func (h *replyHolder) serve() {
 		client, err := h.ln.Accept()
 		if err != nil {
 			return
+		}
+		h.mu.Lock()
+		down := h.down
+		h.mu.Unlock()
+		if down {
+			client.Write([]byte("421 4.3.2 down for maintenance\r\n"))
+			client.Close()
+			continue
 		}
 		server, err := net.Dial("tcp", h.target)
 		if err != nil {
