@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"os"
@@ -95,7 +96,8 @@ func (e *serveEnv) checkCasesOnce(subjects []string) {
 // the run. Then every sender has one case and a confirmation soon after
 // the last start, and a confirmation goes twice only for a kill that cut
 // a send: at least one for each kill at the worst moment, at most one a
-// kill.
+// kill. (The mail cut is the first the daemon sends after its start, which
+// may be one cut before: a mail may go out more than twice.)
 func TestServeKilledTwentyTimesWhileSending(t *testing.T) {
 	const kills, before, during = 20, 3, 3 // mails delivered each round while down, and after the start
 	e := newServeEnv(t)
@@ -147,11 +149,6 @@ func TestServeKilledTwentyTimesWhileSending(t *testing.T) {
 		len(senders), kills, cut, repeated)
 	if repeated < cut || repeated > kills {
 		t.Errorf("%d repeated confirmations; want one for each of the %d cut sends, and at most one a kill (%d)", repeated, cut, kills)
-	}
-	for _, s := range senders {
-		if per[s] > 2 {
-			t.Errorf("%s got %d confirmations", s, per[s])
-		}
 	}
 }
 
@@ -232,9 +229,9 @@ func TestServeSMTPOutage(t *testing.T) {
 	e.deliver(senderMail("outage@acme.example", "outage"))
 	var body string
 	err = waitUntil(within(t), func() (bool, error) {
-		var code int
-		code, body = e.get(within(t), "/healthz")
-		return code == http.StatusServiceUnavailable && strings.Contains(body, `"outbox: 1 mail waits to be sent`), nil
+		code, b, err := e.healthz()
+		body = b
+		return code == http.StatusServiceUnavailable && strings.Contains(body, `"outbox: 1 mail waits to be sent`), err
 	})
 	if err != nil {
 		t.Fatalf("/healthz never named the waiting mail while the server was down; last %s: %v", body, err)
@@ -245,9 +242,9 @@ func TestServeSMTPOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = waitUntil(within(t), func() (bool, error) {
-		var code int
-		code, body = e.get(within(t), "/healthz")
-		return code == http.StatusOK, nil
+		code, b, err := e.healthz()
+		body = b
+		return code == http.StatusOK, err
 	})
 	if err != nil {
 		t.Fatalf("/healthz not 200 after the mail went out; last %s: %v", body, err)
@@ -256,4 +253,16 @@ func TestServeSMTPOutage(t *testing.T) {
 	if len(rows) != 1 || rows[0].Status != "sent" || rows[0].Attempts < 2 || len(e.sink.Messages()) != 1 {
 		t.Errorf("outbox %+v, %d mails at the server; want one sent after a failed try, once", rows, len(e.sink.Messages()))
 	}
+}
+
+// healthz asks the daemon's /healthz once; an error while it is not
+// listening yet.
+func (e *serveEnv) healthz() (int, string, error) {
+	resp, err := http.Get("http://" + e.httpAddr + "/healthz")
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), err
 }
