@@ -100,10 +100,15 @@ func (d *Desk) AnswerSurvey(ctx context.Context, token, comment string) error {
 	hash := fmt.Sprintf("%x", sha256.Sum256([]byte(token)))
 	over := false
 	err = d.onCase(ctx, t.Case, func(tx *store.Tx, c *store.Case, now time.Time) error {
-		n, err := tx.Bump("survey:"+hash, now.Truncate(time.Minute))
-		if err != nil || n > surveyAnswersPerMinute {
+		// Over the limit, nothing is written: a flood costs no disk.
+		key, window := "survey:"+hash, now.Truncate(time.Minute)
+		n, err := tx.Count(key, window)
+		if err != nil || n >= surveyAnswersPerMinute {
 			over = err == nil
-			return err // the count is kept: the transaction commits
+			return err
+		}
+		if _, err := tx.Bump(key, window); err != nil {
+			return err
 		}
 		return d.rate(tx, c, t.Message, t.Rating, comment, "web", hash, now)
 	})

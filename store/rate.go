@@ -19,6 +19,18 @@ func (tx *Tx) Bump(key string, window time.Time) (int, error) {
 	return n, nil
 }
 
+// Count reads the count of key in the window that starts at window,
+// without counting: a caller over its limit can refuse without writing.
+func (tx *Tx) Count(key string, window time.Time) (int, error) {
+	var n int
+	err := tx.tx.QueryRowContext(tx.ctx, "SELECT COALESCE(MAX(count), 0) FROM rate WHERE key = ? AND window_start = ?",
+		key, window.UnixMilli()).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("read count %s: %w", key, err)
+	}
+	return n, nil
+}
+
 // ForgetRates deletes counters of windows that started before cutoff.
 func (db *DB) ForgetRates(ctx context.Context, cutoff time.Time) error {
 	if _, err := db.exec(ctx, "DELETE FROM rate WHERE window_start < ?", cutoff.UnixMilli()); err != nil {
