@@ -111,16 +111,16 @@ func (d *Desk) Set(ctx context.Context, n int64, key, value, by string) error {
 func (d *Desk) setField(tx *store.Tx, c *store.Case, key, value, by string, now time.Time) error {
 	switch key {
 	case "severity":
-		s := Severity(value)
+		s := ParseSeverity(value)
 		if s == "" {
-			return fmt.Errorf("set severity of case %d: %w %q (low, normal, high, urgent, critical)", c.ID, ErrBadValue, value)
+			return fmt.Errorf("set severity of case %d: %w %q (%s)", c.ID, ErrBadValue, value, wordList(Severities()))
 		}
-		c.Severity, c.UpdatedAt = s, now
+		c.Severity, c.UpdatedAt = string(s), now
 		if c.FirstResponseAt.IsZero() {
 			t := d.terms(c.Requester)
 			c.FirstResponseDue = t.hours.Due(c.CreatedAt, d.target(t.plan, s))
 		}
-		if err := tx.AddEvent(c.ID, now, "severity", s+" "+byWhom(by)); err != nil {
+		if err := tx.AddEvent(c.ID, now, "severity", string(s)+" "+byWhom(by)); err != nil {
 			return err
 		}
 		return tx.UpdateCase(c)

@@ -252,8 +252,8 @@ func (d *Desk) checkCommands(tx *store.Tx, c *store.Case, lines []agentLine, ref
 func (d *Desk) checkCommand(tx *store.Tx, c *store.Case, cmd command, ref int64) (code, arg string, err error) {
 	switch cmd.name {
 	case "severity":
-		if Severity(cmd.arg) == "" {
-			return store.ResultBadValue, "low, normal, high, urgent, critical", nil
+		if ParseSeverity(cmd.arg) == "" {
+			return store.ResultBadValue, wordList(Severities()), nil
 		}
 	case "assign":
 		if !d.IsAgent(cmd.arg) {
@@ -289,7 +289,7 @@ func (d *Desk) runCommands(tx *store.Tx, c *store.Case, agent string, lines []ag
 			results[i].Arg = strings.ToLower(l.arg)
 		case "severity":
 			err = d.setField(tx, c, "severity", l.arg, agent, now)
-			results[i].Arg = Severity(l.arg)
+			results[i].Arg = string(ParseSeverity(l.arg))
 		case "escalate":
 			err = d.escalate(tx, c, store.CodeEscalated, "asked by "+agent, agent, now)
 		case "release":

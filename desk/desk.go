@@ -46,12 +46,12 @@ var (
 )
 
 // DefaultTargets are the first-response targets per severity (AWS Support).
-var DefaultTargets = map[string]time.Duration{
-	"low":      24 * time.Hour,
-	"normal":   12 * time.Hour,
-	"high":     4 * time.Hour,
-	"urgent":   time.Hour,
-	"critical": 15 * time.Minute,
+var DefaultTargets = map[Severity]time.Duration{
+	SeverityLow:      24 * time.Hour,
+	SeverityNormal:   12 * time.Hour,
+	SeverityHigh:     4 * time.Hour,
+	SeverityUrgent:   time.Hour,
+	SeverityCritical: 15 * time.Minute,
 }
 
 // Options configure a Desk. The zero value of each field means the default
@@ -94,7 +94,7 @@ type Options struct {
 	AttachmentsPerMessage int
 	AttachmentBytes       int64
 	// Targets are the first-response targets by severity; nil = DefaultTargets.
-	Targets map[string]time.Duration
+	Targets map[Severity]time.Duration
 	// Plans by name (nil = DefaultPlans); DefaultPlan ("business") applies
 	// to senders no Customers entry matches.
 	Plans       map[string]Plan

@@ -8,7 +8,7 @@ import (
 // Fields are the optional "Key: value" lines at the very top of a case's
 // first message. Unknown values are ignored, so a typo never blocks a case.
 type Fields struct {
-	Severity string // one of the severity names, "" when not given or unknown
+	Severity Severity // one of Severities, "" when not given or unknown
 	Service  string
 	Category string
 	Language string // en, fr or ja
@@ -31,18 +31,18 @@ var fieldKeys = map[string]string{
 
 // severityNames maps what customers write to a severity: the plain names in
 // three languages and the long names of the AWS console (English, Japanese).
-var severityNames = map[string]string{
-	"low": "low", "faible": "low", "basse": "low", "bas": "low", "低": "low",
-	"general guidance": "low", "一般的なガイダンス": "low",
-	"normal": "normal", "normale": "normal", "moyenne": "normal", "通常": "normal", "中": "normal",
-	"system impaired": "normal", "システム障害": "normal",
-	"high": "high", "élevée": "high", "elevee": "high", "haute": "high", "高": "high",
-	"production system impaired": "high", "本番システム障害": "high",
-	"urgent": "urgent", "urgente": "urgent", "緊急": "urgent",
-	"production system down": "urgent", "本番システムのダウン": "urgent", "本番システム停止": "urgent",
-	"critical": "critical", "critique": "critical", "重大": "critical", "クリティカル": "critical",
-	"business-critical system down": "critical", "business critical system down": "critical",
-	"ビジネスクリティカルなシステムのダウン": "critical", "ビジネス上重要なシステムのダウン": "critical",
+var severityNames = map[string]Severity{
+	"low": SeverityLow, "faible": SeverityLow, "basse": SeverityLow, "bas": SeverityLow, "低": SeverityLow,
+	"general guidance": SeverityLow, "一般的なガイダンス": SeverityLow,
+	"normal": SeverityNormal, "normale": SeverityNormal, "moyenne": SeverityNormal, "通常": SeverityNormal, "中": SeverityNormal,
+	"system impaired": SeverityNormal, "システム障害": SeverityNormal,
+	"high": SeverityHigh, "élevée": SeverityHigh, "elevee": SeverityHigh, "haute": SeverityHigh, "高": SeverityHigh,
+	"production system impaired": SeverityHigh, "本番システム障害": SeverityHigh,
+	"urgent": SeverityUrgent, "urgente": SeverityUrgent, "緊急": SeverityUrgent,
+	"production system down": SeverityUrgent, "本番システムのダウン": SeverityUrgent, "本番システム停止": SeverityUrgent,
+	"critical": SeverityCritical, "critique": SeverityCritical, "重大": SeverityCritical, "クリティカル": SeverityCritical,
+	"business-critical system down": SeverityCritical, "business critical system down": SeverityCritical,
+	"ビジネスクリティカルなシステムのダウン": SeverityCritical, "ビジネス上重要なシステムのダウン": SeverityCritical,
 }
 
 // languageNames maps language values to the languages postdesk writes.
@@ -96,8 +96,8 @@ func splitField(line string) (key, value string, ok bool) {
 	return key, strings.TrimSpace(v), ok
 }
 
-// Severity returns the severity named by s in any accepted language, or "".
-func Severity(s string) string { return severityNames[strings.ToLower(strings.TrimSpace(s))] }
+// ParseSeverity returns the severity named by s in any accepted language, or "".
+func ParseSeverity(s string) Severity { return severityNames[strings.ToLower(strings.TrimSpace(s))] }
 
 // Language returns the language (en, fr, ja) named by s, or "". It accepts
 // names and tags such as "fr-CA" or "ja-JP".

@@ -49,8 +49,8 @@ func (d *Desk) open(tx *store.Tx, in *Inbound, rawID int64, now time.Time, relat
 		}
 		notice.ContactsRefused = append(notice.ContactsRefused, r)
 	}
-	if fields.Severity != "" && fields.Severity != c.Severity {
-		notice.Code, notice.SeverityAsked = store.CodeSeverityCapped, fields.Severity
+	if fields.Severity != "" && string(fields.Severity) != c.Severity {
+		notice.Code, notice.SeverityAsked = store.CodeSeverityCapped, string(fields.Severity)
 		notice.Reason = fmt.Sprintf("the %s plan allows severities up to %s", terms.planName, terms.plan.MaxSeverity)
 	}
 	err = d.enqueue(tx, c, &store.OutboxItem{Kind: store.MailConfirmation, To: []string{c.Requester}, Notice: notice}, now)
@@ -82,7 +82,7 @@ func (d *Desk) newCase(tx *store.Tx, in *Inbound, fields Fields, terms customerT
 	c := &store.Case{
 		Subject:     caseSubject(d.tag, in.Subject),
 		Status:      StatusOpen,
-		Severity:    severity,
+		Severity:    string(severity),
 		Type:        caseType(in.Route),
 		Service:     fields.Service,
 		Category:    fields.Category,

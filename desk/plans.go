@@ -8,7 +8,7 @@ import (
 // Plan is what a support plan allows (DESIGN §4, after AWS Support).
 type Plan struct {
 	// MaxSeverity caps the severity a customer may ask for.
-	MaxSeverity string
+	MaxSeverity Severity
 	// Technical says whether technical cases are accepted; without it the
 	// sender of a technical mail gets a polite refusal and no case.
 	Technical bool
@@ -23,11 +23,11 @@ type Plan struct {
 
 // DefaultPlans are the five plans of DESIGN §4.
 var DefaultPlans = map[string]Plan{
-	"basic":              {MaxSeverity: "normal", Technical: false, Contacts: 0, BusinessHours: true},
-	"developer":          {MaxSeverity: "normal", Technical: true, Contacts: 0, BusinessHours: true},
-	"business":           {MaxSeverity: "urgent", Technical: true, Contacts: 5},
-	"enterprise-on-ramp": {MaxSeverity: "critical", Technical: true, Contacts: 5, CriticalTarget: 30 * time.Minute},
-	"enterprise":         {MaxSeverity: "critical", Technical: true, Contacts: 5},
+	"basic":              {MaxSeverity: SeverityNormal, Technical: false, Contacts: 0, BusinessHours: true},
+	"developer":          {MaxSeverity: SeverityNormal, Technical: true, Contacts: 0, BusinessHours: true},
+	"business":           {MaxSeverity: SeverityUrgent, Technical: true, Contacts: 5},
+	"enterprise-on-ramp": {MaxSeverity: SeverityCritical, Technical: true, Contacts: 5, CriticalTarget: 30 * time.Minute},
+	"enterprise":         {MaxSeverity: SeverityCritical, Technical: true, Contacts: 5},
 }
 
 // Customer maps senders to a plan, a language and a time zone.
@@ -40,9 +40,6 @@ type Customer struct {
 	Language string         // "" = detect, then the default language
 	Location *time.Location // nil = the desk's time zone
 }
-
-// severityRank orders severities from low to critical.
-var severityRank = map[string]int{"low": 1, "normal": 2, "high": 3, "urgent": 4, "critical": 5}
 
 // customerTerms are the plan, language and hours that apply to a sender.
 type customerTerms struct {
@@ -86,20 +83,20 @@ func (d *Desk) terms(addr string) customerTerms {
 
 // grant returns the severity a plan gives for a request: the request capped
 // at the plan's maximum, normal when nothing (or nothing known) was asked.
-func (p Plan) grant(asked string) string {
+func (p Plan) grant(asked Severity) Severity {
 	s := asked
 	if s == "" {
-		s = "normal"
+		s = SeverityNormal
 	}
-	if max := p.MaxSeverity; max != "" && severityRank[s] > severityRank[max] {
+	if max := p.MaxSeverity; max != "" && s.rank() > max.rank() {
 		s = max
 	}
 	return s
 }
 
 // target is the first-response target of a severity under the plan.
-func (d *Desk) target(p Plan, severity string) time.Duration {
-	if severity == "critical" && p.CriticalTarget > 0 {
+func (d *Desk) target(p Plan, severity Severity) time.Duration {
+	if severity == SeverityCritical && p.CriticalTarget > 0 {
 		return p.CriticalTarget
 	}
 	return d.o.Targets[severity]

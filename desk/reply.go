@@ -96,9 +96,9 @@ func (d *Desk) reply(tx *store.Tx, c *store.Case, in *Inbound, rawID int64, now 
 // customerCommands carries out a participant's #close and #escalate, and
 // tells a customer who asks for another severity that it is fixed.
 func (d *Desk) customerCommands(tx *store.Tx, c *store.Case, from string, cmds []command, rest string, now time.Time) error {
-	if f := ParseFields(rest); f.Severity != "" && f.Severity != c.Severity {
+	if f := ParseFields(rest); f.Severity != "" && string(f.Severity) != c.Severity {
 		n := d.notice(c)
-		n.Code, n.SeverityAsked = store.CodeSeverityFixed, f.Severity
+		n.Code, n.SeverityAsked = store.CodeSeverityFixed, string(f.Severity)
 		n.Reason = fmt.Sprintf("the severity of a case is fixed once it is open; to ask for %s, open a new case citing %s", f.Severity, d.tag.Format(c.ID))
 		if err := tx.AddEvent(c.ID, now, "severity kept", fmt.Sprintf("%s asked for %s", from, f.Severity)); err != nil {
 			return err

@@ -36,6 +36,15 @@ var labels = map[string]map[string]map[string]string{
 	},
 }
 
+// Label returns the label of value in group ("severity", "status",
+// "agentstatus" or "type") in lang, and whether there is one. Templates show
+// a value without a label as it is; tests use Label to check that every
+// value desk knows has one in each language.
+func Label(lang, group, value string) (string, bool) {
+	l, ok := labels[lang][group][value]
+	return l, ok
+}
+
 // funcs returns the template functions for lang:
 //
 //	when     t time.Time → "2006-01-02 15:04 UTC"; the zero time → ""

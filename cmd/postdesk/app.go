@@ -139,7 +139,7 @@ func deskOptions(cfg *Config) (desk.Options, error) {
 		DefaultLanguage: cfg.Desk.DefaultLanguage, ReopenDays: orNever(cfg.Desk.ReopenDays),
 		AutocloseDays: orNever(cfg.Desk.AutocloseDays), Contacts: cfg.Limits.Contacts,
 		AttachmentsPerMessage: cfg.Limits.AttachmentsPerMessage, AttachmentBytes: cfg.Limits.AttachmentBytes,
-		Targets: cfg.SLA.Targets(), DefaultPlan: cfg.Desk.DefaultPlan, Hours: hours,
+		Targets: map[desk.Severity]time.Duration{}, DefaultPlan: cfg.Desk.DefaultPlan, Hours: hours,
 		Plans: map[string]desk.Plan{}, SurveyURL: surveyURL(cfg.HTTP), AuthservID: cfg.Desk.AuthservID,
 		AutorepliesPerHour: cfg.Limits.AutorepliesPerHour, NewCasesPerHour: cfg.Limits.NewCasesPerSenderPerHour,
 	}
@@ -149,8 +149,11 @@ func deskOptions(cfg *Config) (desk.Options, error) {
 		}
 	}
 	agentOptions(cfg, &o)
+	for _, sev := range desk.Severities() {
+		o.Targets[sev] = cfg.SLA.target(sev).Duration
+	}
 	for name, p := range cfg.Plans {
-		o.Plans[name] = desk.Plan{MaxSeverity: p.MaxSeverity, Technical: p.Technical, Contacts: p.Contacts,
+		o.Plans[name] = desk.Plan{MaxSeverity: desk.Severity(p.MaxSeverity), Technical: p.Technical, Contacts: p.Contacts,
 			BusinessHours: p.Hours == "business", CriticalTarget: p.CriticalTarget.Duration}
 	}
 	for _, c := range cfg.Customers {

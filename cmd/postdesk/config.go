@@ -148,7 +148,8 @@ type PlanConfig struct {
 	CriticalTarget Duration `toml:"critical_target"` // 0: [sla] critical
 }
 
-// SLAConfig is the [sla] table: first-response target per severity.
+// SLAConfig is the [sla] table: first-response target per severity. Its
+// keys are the names of desk.Severities (a test checks that they agree).
 type SLAConfig struct {
 	Low      Duration `toml:"low"`
 	Normal   Duration `toml:"normal"`
@@ -194,7 +195,7 @@ func (d Duration) MarshalText() ([]byte, error) {
 
 // Allowed values of enumerated keys.
 var (
-	severities = []string{"low", "normal", "high", "urgent", "critical"}
+	severities = words(desk.Severities())
 	tlsModes   = []string{"implicit", "starttls", "none"}
 	caseTypes  = []string{"technical", "account-billing", "service-limit"}
 	languages  = []string{"en", "fr", "ja"}
@@ -233,19 +234,31 @@ func DefaultConfig() *Config {
 			GiveUpAfter: Duration{120 * time.Hour}},
 		HTTP:  HTTPConfig{Listen: "127.0.0.1:8025", HealthOutboxAge: Duration{15 * time.Minute}},
 		Plans: defaultPlans(),
-		SLA: SLAConfig{
-			Low:      Duration{desk.DefaultTargets["low"]},
-			Normal:   Duration{desk.DefaultTargets["normal"]},
-			High:     Duration{desk.DefaultTargets["high"]},
-			Urgent:   Duration{desk.DefaultTargets["urgent"]},
-			Critical: Duration{desk.DefaultTargets["critical"]},
-		},
+		SLA:   defaultSLA(),
 		BusinessHours: BusinessHoursConfig{
 			Start: "08:00",
 			End:   "18:00",
 			Days:  []string{"mon", "tue", "wed", "thu", "fri"},
 		},
 	}
+}
+
+// words returns the names of a list of desk's domain words.
+func words[T ~string](list []T) []string {
+	s := make([]string, len(list))
+	for i, w := range list {
+		s[i] = string(w)
+	}
+	return s
+}
+
+// defaultSLA is the desk's default first-response targets as configuration.
+func defaultSLA() SLAConfig {
+	var s SLAConfig
+	for sev, d := range desk.DefaultTargets {
+		*s.target(sev) = Duration{d}
+	}
+	return s
 }
 
 // defaultPlans are the desk's default plans (DESIGN §4) as configuration.
@@ -256,7 +269,7 @@ func defaultPlans() map[string]PlanConfig {
 		if p.BusinessHours {
 			hours = "business"
 		}
-		plans[name] = PlanConfig{MaxSeverity: p.MaxSeverity, Technical: p.Technical, Contacts: p.Contacts,
+		plans[name] = PlanConfig{MaxSeverity: string(p.MaxSeverity), Technical: p.Technical, Contacts: p.Contacts,
 			Hours: hours, CriticalTarget: Duration{p.CriticalTarget}}
 	}
 	return plans
@@ -454,11 +467,27 @@ func redact(s *string) {
 
 // Targets returns the first-response target of each severity name.
 func (s SLAConfig) Targets() map[string]time.Duration {
-	return map[string]time.Duration{
-		"low":      s.Low.Duration,
-		"normal":   s.Normal.Duration,
-		"high":     s.High.Duration,
-		"urgent":   s.Urgent.Duration,
-		"critical": s.Critical.Duration,
+	m := make(map[string]time.Duration, len(desk.Severities()))
+	for _, sev := range desk.Severities() {
+		m[string(sev)] = s.target(sev).Duration
 	}
+	return m
+}
+
+// target is the field of s that holds the target of sev; nil for a
+// severity desk does not have.
+func (s *SLAConfig) target(sev desk.Severity) *Duration {
+	switch sev {
+	case desk.SeverityLow:
+		return &s.Low
+	case desk.SeverityNormal:
+		return &s.Normal
+	case desk.SeverityHigh:
+		return &s.High
+	case desk.SeverityUrgent:
+		return &s.Urgent
+	case desk.SeverityCritical:
+		return &s.Critical
+	}
+	return nil
 }

@@ -1,0 +1,48 @@
+package desk
+
+import "strings"
+
+// This file spells the desk's domain words: each is a type with its
+// constants and an ordered list. Other packages read the lists (config
+// validation, the tests that every word has a label in each language); the
+// store keeps the words as plain strings, converted where desk reads or
+// writes a row. The words customers write in other languages are in
+// fields.go.
+
+// Severity is how badly a case hurts the customer: it sets the
+// first-response target and is capped by the plan (DESIGN §4).
+type Severity string
+
+// Severities, from the least to the most pressing.
+const (
+	SeverityLow      Severity = "low"
+	SeverityNormal   Severity = "normal"
+	SeverityHigh     Severity = "high"
+	SeverityUrgent   Severity = "urgent"
+	SeverityCritical Severity = "critical"
+)
+
+// Severities returns every severity, from low to critical.
+func Severities() []Severity {
+	return []Severity{SeverityLow, SeverityNormal, SeverityHigh, SeverityUrgent, SeverityCritical}
+}
+
+// rank orders severities from 1 (low) to 5 (critical); 0 for an unknown one.
+func (s Severity) rank() int {
+	for i, v := range Severities() {
+		if v == s {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// wordList joins the words of list with ", ", for messages that name the
+// accepted values.
+func wordList[T ~string](list []T) string {
+	s := make([]string, len(list))
+	for i, w := range list {
+		s[i] = string(w)
+	}
+	return strings.Join(s, ", ")
+}
