@@ -70,7 +70,7 @@ type closing struct {
 // closeCase closes c: the requester gets the closing mail with the
 // satisfaction survey, the contacts a status notice.
 func (d *Desk) closeCase(tx *store.Tx, c *store.Case, cl closing, now time.Time) error {
-	if c.Status == StatusClosed {
+	if Status(c.Status) == StatusClosed {
 		return fmt.Errorf("close case %d: %w: already closed", c.ID, ErrBadValue)
 	}
 	detail := cl.reason
@@ -140,18 +140,19 @@ func (d *Desk) setField(tx *store.Tx, c *store.Case, key, value, by string, now 
 	return fmt.Errorf("set %q on case %d: %w (severity, status, assignee)", key, c.ID, ErrNoSuchKey)
 }
 
-func (d *Desk) setStatusByAgent(tx *store.Tx, c *store.Case, status, by string, now time.Time) error {
+func (d *Desk) setStatusByAgent(tx *store.Tx, c *store.Case, value, by string, now time.Time) error {
+	status := parseStatus(value)
 	switch status {
 	case StatusClosed:
 		return d.close(tx, c, by, "", now)
 	case StatusOpen, StatusPending:
 	default:
-		return fmt.Errorf("set status of case %d: %w %q (open, pending, closed)", c.ID, ErrBadValue, status)
+		return fmt.Errorf("set status of case %d: %w %q (%s)", c.ID, ErrBadValue, value, wordList(Statuses()))
 	}
-	if c.Status == status {
+	if Status(c.Status) == status {
 		return nil
 	}
-	if err := d.setStatus(tx, c, status, "status", status+" "+byWhom(by), now); err != nil {
+	if err := d.setStatus(tx, c, status, "status", value+" "+byWhom(by), now); err != nil {
 		return err
 	}
 	if err := tx.UpdateCase(c); err != nil {
@@ -162,7 +163,7 @@ func (d *Desk) setStatusByAgent(tx *store.Tx, c *store.Case, status, by string, 
 		return err
 	}
 	notice := d.notice(c)
-	notice.Code, notice.Reason = store.CodeStatus, "set to "+status+" "+byWhom(by)
+	notice.Code, notice.Reason = store.CodeStatus, "set to "+string(status)+" "+byWhom(by)
 	return d.enqueue(tx, c, &store.OutboxItem{Kind: store.MailStatus, To: []string{c.Requester}, Cc: contacts, Notice: notice}, now)
 }
 

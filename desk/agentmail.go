@@ -260,11 +260,11 @@ func (d *Desk) checkCommand(tx *store.Tx, c *store.Case, cmd command, ref int64)
 			return store.ResultBadValue, "the address of a configured agent", nil
 		}
 	case "close":
-		if c.Status == StatusClosed {
+		if Status(c.Status) == StatusClosed {
 			return store.ResultNotAllowed, "the case is already closed", nil
 		}
 	case "release":
-		if cmd.arg != "" && !strings.EqualFold(cmd.arg, "contact") {
+		if cmd.arg != "" && !strings.EqualFold(cmd.arg, string(RoleContact)) {
 			return store.ResultBadValue, "#release or #release contact", nil
 		}
 		held, err := d.heldMessage(tx, c, ref)
@@ -293,7 +293,7 @@ func (d *Desk) runCommands(tx *store.Tx, c *store.Case, agent string, lines []ag
 		case "escalate":
 			err = d.escalate(tx, c, store.CodeEscalated, "asked by "+agent, agent, now)
 		case "release":
-			err = d.release(tx, c, ref, strings.EqualFold(l.arg, "contact"), agent, now)
+			err = d.release(tx, c, ref, strings.EqualFold(l.arg, string(RoleContact)), agent, now)
 			if errors.Is(err, ErrLimit) {
 				results[i].Code, results[i].Arg, err = store.ResultLimit, fmt.Sprint(d.contactLimit(c)), nil
 			}
@@ -309,7 +309,7 @@ func (d *Desk) runCommands(tx *store.Tx, c *store.Case, agent string, lines []ag
 // the case pending).
 func (d *Desk) statusCommands(tx *store.Tx, c *store.Case, agent string, lines []agentLine, now time.Time) error {
 	for _, l := range lines {
-		if l.name == StatusPending || l.name == StatusOpen {
+		if s := parseStatus(l.name); s == StatusPending || s == StatusOpen {
 			if err := d.setStatusByAgent(tx, c, l.name, agent, now); err != nil {
 				return err
 			}

@@ -102,7 +102,7 @@ func (d *Desk) release(tx *store.Tx, c *store.Case, id int64, contact bool, by s
 	if err := tx.AddEvent(c.ID, now, "released", fmt.Sprintf("message %d from %s %s", id, m.From, byWhom(by))); err != nil {
 		return err
 	}
-	if c.Status == StatusPending {
+	if Status(c.Status) == StatusPending {
 		if err := d.setStatus(tx, c, StatusOpen, "status", "open: held mail released "+byWhom(by), now); err != nil {
 			return err
 		}
@@ -129,7 +129,7 @@ func (d *Desk) addContact(tx *store.Tx, c *store.Case, addr string, now time.Tim
 		if addrKey(p.Address) == addrKey(addr) {
 			return nil
 		}
-		if p.Role == "contact" {
+		if Role(p.Role) == RoleContact {
 			count++
 		}
 	}
@@ -142,7 +142,7 @@ func (d *Desk) addContact(tx *store.Tx, c *store.Case, addr string, now time.Tim
 		}
 		return ErrLimit
 	}
-	if err := tx.AddParticipant(c.ID, addrKey(addr), "contact", now); err != nil {
+	if err := tx.AddParticipant(c.ID, addrKey(addr), string(RoleContact), now); err != nil {
 		return err
 	}
 	return tx.AddEvent(c.ID, now, "contact added", addrKey(addr))

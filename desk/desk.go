@@ -17,13 +17,6 @@ import (
 	"github.com/postdesk/postdesk/threading"
 )
 
-// Case states.
-const (
-	StatusOpen    = "open"    // waiting on support
-	StatusPending = "pending" // waiting on the customer
-	StatusClosed  = "closed"
-)
-
 // Case types, chosen by the mailbox a mail arrives on.
 const (
 	TypeTechnical      = "technical"

@@ -124,7 +124,7 @@ func TestNewCase(t *testing.T) {
 	f := newFixture(t)
 	n := f.open()
 	c := f.kase(n)
-	if c.Subject != "ELB down" || c.Severity != "high" || c.Service != "ELB" || c.Status != desk.StatusOpen {
+	if c.Subject != "ELB down" || c.Severity != "high" || c.Service != "ELB" || desk.Status(c.Status) != desk.StatusOpen {
 		t.Errorf("case = %+v", c)
 	}
 	if want := f.now.Add(4 * time.Hour); !c.FirstResponseDue.Equal(want) {
@@ -268,7 +268,7 @@ func TestMachineMail(t *testing.T) {
 		if res := f.receive(in); res.Outcome != desk.AutoDropped || res.Case != n {
 			t.Errorf("got %+v", res)
 		}
-		if c := f.kase(n); c.Status != desk.StatusOpen {
+		if c := f.kase(n); desk.Status(c.Status) != desk.StatusOpen {
 			t.Errorf("status %s", c.Status)
 		}
 	})
@@ -371,7 +371,7 @@ func TestAgentWork(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := f.kase(n)
-	if c.Status != desk.StatusPending || !c.FirstResponseAt.Equal(f.now) {
+	if desk.Status(c.Status) != desk.StatusPending || !c.FirstResponseAt.Equal(f.now) {
 		t.Errorf("after the answer: status %s, first response %v", c.Status, c.FirstResponseAt)
 	}
 	out := f.outbox()
@@ -388,7 +388,7 @@ func TestAgentWork(t *testing.T) {
 	if res := f.receive(in); res.Outcome != desk.Reply {
 		t.Fatalf("customer reply: %+v", res)
 	}
-	if c := f.kase(n); c.Status != desk.StatusOpen {
+	if c := f.kase(n); desk.Status(c.Status) != desk.StatusOpen {
 		t.Errorf("after the customer's reply: %s, want open", c.Status)
 	}
 	if err := f.desk.Note(ctx, n, "agent@example.com", "internal"); err != nil {
@@ -434,7 +434,7 @@ func TestCloseAndReopen(t *testing.T) {
 	if res := f.receive(f.mail("bob@acme.example", tag, "it broke again")); res.Outcome != desk.Reply || res.Case != n {
 		t.Errorf("reply within reopen_days: %+v", res)
 	}
-	if c := f.kase(n); c.Status != desk.StatusOpen || !c.ClosedAt.IsZero() {
+	if c := f.kase(n); desk.Status(c.Status) != desk.StatusOpen || !c.ClosedAt.IsZero() {
 		t.Errorf("not reopened: %+v", c)
 	}
 	if err := f.desk.Close(ctx, n, "", ""); err != nil {
@@ -570,7 +570,7 @@ func TestAgentAnswerOnAClosedCase(t *testing.T) {
 	if err := f.desk.AgentReply(ctx, n, "agent@example.com", "One more thing.", nil); err != nil {
 		t.Fatal(err)
 	}
-	if c := f.kase(n); c.Status != desk.StatusPending || !c.ClosedAt.IsZero() {
+	if c := f.kase(n); desk.Status(c.Status) != desk.StatusPending || !c.ClosedAt.IsZero() {
 		t.Errorf("status %s, closed at %v", c.Status, c.ClosedAt)
 	}
 }

@@ -190,12 +190,12 @@ func TestCustomerCloseAndSurvey(t *testing.T) {
 	tag := fmt.Sprintf("Re: [Case #%d] ELB down", n)
 	// The tag alone is no proof of receipt: the text joins, #close does not run.
 	f.receive(f.mail("alice@acme.example", tag, "#close\nForged by someone who knows the number."))
-	if c := f.kase(n); c.Status == desk.StatusClosed {
+	if c := f.kase(n); desk.Status(c.Status) == desk.StatusClosed {
 		t.Fatal("a #close with the subject tag alone closed the case")
 	}
 	f.receive(f.reply("alice@acme.example", n, "#close\nThe restart fixed it.\n\n> old quote"))
 	c := f.kase(n)
-	if c.Status != desk.StatusClosed {
+	if desk.Status(c.Status) != desk.StatusClosed {
 		t.Fatalf("status %s", c.Status)
 	}
 	out := f.outbox()
@@ -211,7 +211,7 @@ func TestCustomerCloseAndSurvey(t *testing.T) {
 		t.Errorf("link %q", closed.Notice.SurveyLinks[3])
 	}
 	before := len(f.outbox())
-	if f.receive(f.mail("alice@acme.example", tag, "1")); f.kase(n).Status != desk.StatusOpen {
+	if f.receive(f.mail("alice@acme.example", tag, "1")); desk.Status(f.kase(n).Status) != desk.StatusOpen {
 		t.Errorf("a rating with the tag alone: status %s, want reopened as a plain reply", f.kase(n).Status)
 	}
 	if _, ok, _ := f.db.CaseRating(ctx, n); ok {
@@ -220,7 +220,7 @@ func TestCustomerCloseAndSurvey(t *testing.T) {
 	f.receive(f.reply("alice@acme.example", n, "#close"))
 	before = len(f.outbox())
 	res := f.receive(f.reply("alice@acme.example", n, "4 thanks, quick help"))
-	if res.Outcome != desk.Reply || f.kase(n).Status != desk.StatusClosed {
+	if res.Outcome != desk.Reply || desk.Status(f.kase(n).Status) != desk.StatusClosed {
 		t.Errorf("survey answer: %+v, status %s", res, f.kase(n).Status)
 	}
 	if r, ok, _ := f.db.CaseRating(ctx, n); !ok || r != 4 {
@@ -249,7 +249,7 @@ func TestCustomerCloseAndSurvey(t *testing.T) {
 	if surveys, _ := f.db.Surveys(ctx, n); len(surveys) != 3 || surveys[2].Comment != "on second thought" {
 		t.Errorf("history %+v", surveys)
 	}
-	if c := f.kase(n); c.Status != desk.StatusClosed {
+	if c := f.kase(n); desk.Status(c.Status) != desk.StatusClosed {
 		t.Errorf("an answer reopened the case")
 	}
 }
@@ -296,7 +296,7 @@ func TestAgentCommandsByMail(t *testing.T) {
 	}
 	f.receive(f.agentMail("agent@example.com", n, "#severity urgent\n#take\nWe are on it."))
 	c := f.kase(n)
-	if c.Severity != "urgent" || c.Assignee != "agent@example.com" || c.Status != desk.StatusPending || c.FirstResponseAt.IsZero() {
+	if c.Severity != "urgent" || c.Assignee != "agent@example.com" || desk.Status(c.Status) != desk.StatusPending || c.FirstResponseAt.IsZero() {
 		t.Errorf("case %+v", c)
 	}
 	out := f.outbox()
@@ -308,7 +308,7 @@ func TestAgentCommandsByMail(t *testing.T) {
 		t.Errorf("transcript %+v", transcript)
 	}
 	f.receive(f.agentMail("agent@example.com", n, "#open"))
-	if c := f.kase(n); c.Status != desk.StatusOpen {
+	if c := f.kase(n); desk.Status(c.Status) != desk.StatusOpen {
 		t.Errorf("after #open: %s", c.Status)
 	}
 	out = f.outbox()
@@ -316,7 +316,7 @@ func TestAgentCommandsByMail(t *testing.T) {
 		t.Errorf("status notice %+v", st)
 	}
 	f.receive(f.agentMail("agent@example.com", n, "#close\nReplaced the listener."))
-	if c := f.kase(n); c.Status != desk.StatusClosed {
+	if c := f.kase(n); desk.Status(c.Status) != desk.StatusClosed {
 		t.Errorf("after #close: %s", c.Status)
 	}
 	msgs, _ := f.db.Messages(context.Background(), n)
@@ -332,7 +332,7 @@ func TestAgentCommandsAreCheckedBeforeAnyRuns(t *testing.T) {
 	// #assign names no agent: nothing runs, the text is not sent.
 	f.receive(f.agentMail("agent@example.com", n, "#severity low\n#assign eve@evil.example\nHello."))
 	c := f.kase(n)
-	if c.Severity != "high" || c.Assignee != "" || c.Status != desk.StatusOpen {
+	if c.Severity != "high" || c.Assignee != "" || desk.Status(c.Status) != desk.StatusOpen {
 		t.Errorf("a refused mail changed the case: %+v", c)
 	}
 	out := f.outbox()[before:]
@@ -381,7 +381,7 @@ func TestTick(t *testing.T) {
 	if st, _ := f.desk.Tick(ctx); st.Closed != 1 {
 		t.Errorf("not autoclosed: %+v", st)
 	}
-	if c := f.kase(n); c.Status != desk.StatusClosed {
+	if c := f.kase(n); desk.Status(c.Status) != desk.StatusClosed {
 		t.Errorf("status %s", c.Status)
 	}
 	if n := f.outbox()[len(f.outbox())-2].Notice; n.Code != store.CodeAutoclosed {

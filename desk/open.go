@@ -81,7 +81,7 @@ func (d *Desk) newCase(tx *store.Tx, in *Inbound, fields Fields, terms customerT
 	}
 	c := &store.Case{
 		Subject:     caseSubject(d.tag, in.Subject),
-		Status:      StatusOpen,
+		Status:      string(StatusOpen),
 		Severity:    string(severity),
 		Type:        caseType(in.Route),
 		Service:     fields.Service,
@@ -100,7 +100,7 @@ func (d *Desk) newCase(tx *store.Tx, in *Inbound, fields Fields, terms customerT
 	if err := tx.InsertCase(c); err != nil {
 		return nil, err
 	}
-	if err := tx.AddParticipant(c.ID, in.From, "requester", now); err != nil {
+	if err := tx.AddParticipant(c.ID, in.From, string(RoleRequester), now); err != nil {
 		return nil, err
 	}
 	detail := fmt.Sprintf("by %s, plan %s, severity %s", in.From, terms.planName, severity)
@@ -201,7 +201,7 @@ func (d *Desk) addContacts(tx *store.Tx, c *store.Case, cc []string, limit int, 
 			refused = append(refused, store.Refusal{Address: a, Code: store.CodeTooManyContacts, Limit: int64(limit),
 				Reason: fmt.Sprintf("a case has at most %d additional contacts", limit)})
 		default:
-			if err := tx.AddParticipant(c.ID, a, "contact", now); err != nil {
+			if err := tx.AddParticipant(c.ID, a, string(RoleContact), now); err != nil {
 				return nil, nil, err
 			}
 			added = append(added, a)

@@ -49,8 +49,8 @@ func (d *Desk) reply(tx *store.Tx, c *store.Case, in *Inbound, rawID int64, now 
 		cmds, rest = nil, m.NewText
 	}
 	reopened := false
-	if c.Status == StatusClosed {
-		if rating, comment, ok := surveyAnswer(m.NewText); ok && role == "requester" && receipt {
+	if Status(c.Status) == StatusClosed {
+		if rating, comment, ok := surveyAnswer(m.NewText); ok && role == RoleRequester && receipt {
 			if err := tx.InsertMessage(m); err != nil {
 				return Result{}, err
 			}
@@ -68,7 +68,7 @@ func (d *Desk) reply(tx *store.Tx, c *store.Case, in *Inbound, rawID int64, now 
 		}
 		reopened = true
 	}
-	if c.Status == StatusPending {
+	if Status(c.Status) == StatusPending {
 		if err := d.setStatus(tx, c, StatusOpen, "status", "open: reply from "+in.From, now); err != nil {
 			return Result{}, err
 		}
@@ -154,14 +154,14 @@ func (d *Desk) holdMessage(tx *store.Tx, c *store.Case, in *Inbound, rawID int64
 }
 
 // role reports addr's role on the case, "" when it is not a participant.
-func (d *Desk) role(tx *store.Tx, caseID int64, addr string) (string, error) {
+func (d *Desk) role(tx *store.Tx, caseID int64, addr string) (Role, error) {
 	ps, err := tx.Participants(caseID)
 	if err != nil {
 		return "", err
 	}
 	for _, p := range ps {
 		if addrKey(p.Address) == addrKey(addr) {
-			return p.Role, nil
+			return Role(p.Role), nil
 		}
 	}
 	return "", nil
@@ -181,7 +181,7 @@ func (d *Desk) answer(tx *store.Tx, c *store.Case, agent string, m *store.Messag
 	if c.FirstResponseAt.IsZero() {
 		c.FirstResponseAt = now
 	}
-	if c.Status != StatusPending {
+	if Status(c.Status) != StatusPending {
 		if err := d.setStatus(tx, c, StatusPending, "status", "pending: answered by "+agent, now); err != nil {
 			return err
 		}
@@ -207,8 +207,8 @@ func (d *Desk) answer(tx *store.Tx, c *store.Case, agent string, m *store.Messag
 
 // setStatus changes the case status in memory (the caller writes the case)
 // and records the event.
-func (d *Desk) setStatus(tx *store.Tx, c *store.Case, status, event, detail string, now time.Time) error {
-	c.Status = status
+func (d *Desk) setStatus(tx *store.Tx, c *store.Case, status Status, event, detail string, now time.Time) error {
+	c.Status = string(status)
 	switch status {
 	case StatusPending:
 		c.PendingAt, c.ClosedAt = now, time.Time{}
@@ -229,7 +229,7 @@ func (d *Desk) contacts(tx *store.Tx, caseID int64) ([]string, error) {
 	}
 	var out []string
 	for _, p := range ps {
-		if p.Role == "contact" {
+		if Role(p.Role) == RoleContact {
 			out = append(out, p.Address)
 		}
 	}

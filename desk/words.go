@@ -37,6 +37,43 @@ func (s Severity) rank() int {
 	return 0
 }
 
+// Status is the state of a case.
+type Status string
+
+// Case states.
+const (
+	StatusOpen    Status = "open"    // waiting on support
+	StatusPending Status = "pending" // waiting on the customer
+	StatusClosed  Status = "closed"
+)
+
+// Statuses returns every status, in the order a case usually goes through
+// them.
+func Statuses() []Status { return []Status{StatusOpen, StatusPending, StatusClosed} }
+
+// parseStatus returns the status named s, or "".
+func parseStatus(s string) Status {
+	for _, v := range Statuses() {
+		if string(v) == s {
+			return v
+		}
+	}
+	return ""
+}
+
+// Role is what an address is on a case.
+type Role string
+
+// Roles of a case's participants.
+const (
+	RoleRequester Role = "requester" // opened the case
+	RoleContact   Role = "contact"   // added by the requester (Cc) or an agent
+	RoleAgent     Role = "agent"
+)
+
+// Roles returns every role, the requester first.
+func Roles() []Role { return []Role{RoleRequester, RoleContact, RoleAgent} }
+
 // wordList joins the words of list with ", ", for messages that name the
 // accepted values.
 func wordList[T ~string](list []T) string {

@@ -22,6 +22,13 @@ func TestEveryDeskWordHasALabel(t *testing.T) {
 				t.Errorf("%s: severity %q has no label", lang, sev)
 			}
 		}
+		for _, st := range desk.Statuses() {
+			for _, group := range []string{"status", "agentstatus"} {
+				if _, ok := templates.Label(lang, group, string(st)); !ok {
+					t.Errorf("%s: %s %q has no label", lang, group, st)
+				}
+			}
+		}
 	}
 }
 
