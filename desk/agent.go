@@ -16,7 +16,7 @@ func (d *Desk) AgentReply(ctx context.Context, n int64, agent, text string, file
 		return fmt.Errorf("reply to case %d as %s: %w", n, agent, ErrNotAgent)
 	}
 	return d.onCase(ctx, n, func(tx *store.Tx, c *store.Case, now time.Time) error {
-		m := d.agentMessage(c.ID, "agent", agent, text, now)
+		m := d.agentMessage(c.ID, MessageAgent, agent, text, now)
 		for _, f := range files {
 			m.Attachments = append(m.Attachments, store.Attachment{Filename: f.Filename,
 				ContentType: f.ContentType, Size: int64(len(f.Data)), Data: f.Data})
@@ -32,7 +32,7 @@ func (d *Desk) Note(ctx context.Context, n int64, agent, text string) error {
 		return fmt.Errorf("note on case %d as %s: %w", n, agent, ErrNotAgent)
 	}
 	return d.onCase(ctx, n, func(tx *store.Tx, c *store.Case, now time.Time) error {
-		return d.keepNote(tx, c, d.agentMessage(c.ID, "note", agent, text, now), agent, true, now)
+		return d.keepNote(tx, c, d.agentMessage(c.ID, MessageNote, agent, text, now), agent, true, now)
 	})
 }
 
@@ -187,8 +187,8 @@ func (d *Desk) onCase(ctx context.Context, n int64, fn func(*store.Tx, *store.Ca
 
 // agentMessage is the stored form of something an agent wrote at the
 // command line.
-func (d *Desk) agentMessage(caseID int64, kind, agent, text string, now time.Time) *store.Message {
+func (d *Desk) agentMessage(caseID int64, kind MessageKind, agent, text string, now time.Time) *store.Message {
 	text = strings.ReplaceAll(text, "\r\n", "\n")
-	return &store.Message{CaseID: caseID, Direction: "out", Kind: kind, From: addrKey(agent),
+	return &store.Message{CaseID: caseID, Direction: "out", Kind: string(kind), From: addrKey(agent),
 		Text: text, NewText: text, Date: now, CreatedAt: now}
 }

@@ -54,7 +54,7 @@ func (d *Desk) forged(tx *store.Tx, c *store.Case, in *Inbound, rawID int64, now
 // reported (0: none).
 func (d *Desk) agentMail(tx *store.Tx, c *store.Case, in *Inbound, rawID, ref int64, now time.Time) (Result, error) {
 	agent := in.From
-	m := d.inboundMessage(c.ID, rawID, "agent", in, now)
+	m := d.inboundMessage(c.ID, rawID, MessageAgent, in, now)
 	lines, rest := agentCommandLines(threading.CutAgentReply(in.Text))
 	m.NewText = rest
 	results, ok, err := d.checkCommands(tx, c, lines, ref)
@@ -148,7 +148,7 @@ func needsTranscript(code string, lines []agentLine) bool {
 // keepNote records m as an internal note that reaches no customer; tell
 // notices the other agents (a note the agent meant as one).
 func (d *Desk) keepNote(tx *store.Tx, c *store.Case, m *store.Message, agent string, tell bool, now time.Time) error {
-	m.Kind = "note"
+	m.Kind = string(MessageNote)
 	if err := tx.InsertMessage(m); err != nil {
 		return err
 	}

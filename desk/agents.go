@@ -82,7 +82,7 @@ func (d *Desk) heldMessage(tx *store.Tx, c *store.Case, id int64) (*store.Messag
 		return nil, nil
 	}
 	m, err := tx.Message(c.ID, id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && m.Kind != "held") {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && MessageKind(m.Kind) != MessageHeld) {
 		return nil, nil
 	}
 	return m, err
@@ -96,7 +96,7 @@ func (d *Desk) release(tx *store.Tx, c *store.Case, id int64, contact bool, by s
 	if err != nil || m == nil {
 		return err
 	}
-	if err := tx.SetMessageKind(id, "customer"); err != nil {
+	if err := tx.SetMessageKind(id, string(MessageCustomer)); err != nil {
 		return err
 	}
 	if err := tx.AddEvent(c.ID, now, "released", fmt.Sprintf("message %d from %s %s", id, m.From, byWhom(by))); err != nil {

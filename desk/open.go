@@ -35,7 +35,7 @@ func (d *Desk) open(tx *store.Tx, in *Inbound, rawID int64, now time.Time, relat
 	if err != nil {
 		return Result{}, err
 	}
-	m := d.inboundMessage(c.ID, rawID, "customer", in, now)
+	m := d.inboundMessage(c.ID, rawID, MessageCustomer, in, now)
 	if err := tx.InsertMessage(m); err != nil {
 		return Result{}, err
 	}
@@ -228,9 +228,9 @@ func validAddress(a string) bool { return threading.CheckAddress(a) == nil }
 
 // inboundMessage builds the stored form of an inbound mail, keeping the
 // attachments within the limits and recording the others as rejected.
-func (d *Desk) inboundMessage(caseID, rawID int64, kind string, in *Inbound, now time.Time) *store.Message {
+func (d *Desk) inboundMessage(caseID, rawID int64, kind MessageKind, in *Inbound, now time.Time) *store.Message {
 	m := &store.Message{
-		CaseID: caseID, RawID: rawID, Direction: "in", Kind: kind,
+		CaseID: caseID, RawID: rawID, Direction: "in", Kind: string(kind),
 		MessageID: in.MessageID, References: in.References,
 		From: in.From, To: in.To, Cc: in.Cc, Subject: in.Subject, Date: in.Date,
 		Text: in.Text, NewText: threading.StripQuoted(in.Text), HTML: in.HTML, CreatedAt: now,

@@ -13,7 +13,7 @@ import (
 // can never reach the customer (the "ticket trick").
 func (d *Desk) reply(tx *store.Tx, c *store.Case, in *Inbound, rawID int64, now time.Time) (Result, error) {
 	if in.Machine != MachineNone {
-		m := d.inboundMessage(c.ID, rawID, "auto", in, now)
+		m := d.inboundMessage(c.ID, rawID, MessageAuto, in, now)
 		if err := tx.InsertMessage(m); err != nil {
 			return Result{}, err
 		}
@@ -36,7 +36,7 @@ func (d *Desk) reply(tx *store.Tx, c *store.Case, in *Inbound, rawID int64, now 
 	if role == "" {
 		return d.hold(tx, c, in, rawID, in.From+" is not a participant of the case", now)
 	}
-	m := d.inboundMessage(c.ID, rawID, "customer", in, now)
+	m := d.inboundMessage(c.ID, rawID, MessageCustomer, in, now)
 	cmds, rest := parseCommands(m.NewText, customerCommands)
 	// Commands and survey answers need proof of receipt (DESIGN §14): a
 	// reply to a mail we sent on this case. The subject tag alone lets the
@@ -139,7 +139,7 @@ func (d *Desk) hold(tx *store.Tx, c *store.Case, in *Inbound, rawID int64, reaso
 // address the mail bears is not told by notice: forged tells them by
 // transcript.
 func (d *Desk) holdMessage(tx *store.Tx, c *store.Case, in *Inbound, rawID int64, reason string, now time.Time) (Result, *store.Message, error) {
-	m := d.inboundMessage(c.ID, rawID, "held", in, now)
+	m := d.inboundMessage(c.ID, rawID, MessageHeld, in, now)
 	if err := tx.InsertMessage(m); err != nil {
 		return Result{}, nil, err
 	}

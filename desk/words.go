@@ -74,6 +74,24 @@ const (
 // Roles returns every role, the requester first.
 func Roles() []Role { return []Role{RoleRequester, RoleContact, RoleAgent} }
 
+// MessageKind is what a message of a case is: who wrote it and who may
+// see it.
+type MessageKind string
+
+// Kinds of a case's messages.
+const (
+	MessageCustomer MessageKind = "customer" // from the requester or a contact
+	MessageAgent    MessageKind = "agent"    // an agent's answer, sent to the customer
+	MessageNote     MessageKind = "note"     // an agent's internal note, never sent to the customer
+	MessageHeld     MessageKind = "held"     // from a stranger, kept until an agent releases it
+	MessageAuto     MessageKind = "auto"     // machine mail on a case (an auto-reply, RFC 3834), never answered
+)
+
+// MessageKinds returns every message kind.
+func MessageKinds() []MessageKind {
+	return []MessageKind{MessageCustomer, MessageAgent, MessageNote, MessageHeld, MessageAuto}
+}
+
 // wordList joins the words of list with ", ", for messages that name the
 // accepted values.
 func wordList[T ~string](list []T) string {
