@@ -77,7 +77,7 @@ func (d *Desk) closeCase(tx *store.Tx, c *store.Case, cl closing, now time.Time)
 	if cl.resolution != "" {
 		detail += ": " + cl.resolution
 	}
-	if err := d.setStatus(tx, c, StatusClosed, "closed", detail, now); err != nil {
+	if err := d.setStatus(tx, c, StatusClosed, EventClosed, detail, now); err != nil {
 		return err
 	}
 	if err := tx.UpdateCase(c); err != nil {
@@ -120,7 +120,7 @@ func (d *Desk) setField(tx *store.Tx, c *store.Case, key, value, by string, now 
 			t := d.terms(c.Requester)
 			c.FirstResponseDue = t.hours.Due(c.CreatedAt, d.target(t.plan, s))
 		}
-		if err := tx.AddEvent(c.ID, now, "severity", string(s)+" "+byWhom(by)); err != nil {
+		if err := addEvent(tx, c.ID, now, EventSeverity, string(s)+" "+byWhom(by)); err != nil {
 			return err
 		}
 		return tx.UpdateCase(c)
@@ -130,7 +130,7 @@ func (d *Desk) setField(tx *store.Tx, c *store.Case, key, value, by string, now 
 			return fmt.Errorf("set assignee of case %d: %w: %q is not an address", c.ID, ErrBadValue, value)
 		}
 		c.Assignee, c.UpdatedAt = a, now
-		if err := tx.AddEvent(c.ID, now, "assigned", a+" "+byWhom(by)); err != nil {
+		if err := addEvent(tx, c.ID, now, EventAssigned, a+" "+byWhom(by)); err != nil {
 			return err
 		}
 		return tx.UpdateCase(c)
@@ -152,7 +152,7 @@ func (d *Desk) setStatusByAgent(tx *store.Tx, c *store.Case, value, by string, n
 	if Status(c.Status) == status {
 		return nil
 	}
-	if err := d.setStatus(tx, c, status, "status", value+" "+byWhom(by), now); err != nil {
+	if err := d.setStatus(tx, c, status, EventStatus, value+" "+byWhom(by), now); err != nil {
 		return err
 	}
 	if err := tx.UpdateCase(c); err != nil {

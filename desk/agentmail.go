@@ -152,7 +152,7 @@ func (d *Desk) keepNote(tx *store.Tx, c *store.Case, m *store.Message, agent str
 	if err := tx.InsertMessage(m); err != nil {
 		return err
 	}
-	if err := tx.AddEvent(c.ID, now, "note", "by "+agent); err != nil {
+	if err := addEvent(tx, c.ID, now, EventNote, "by "+agent); err != nil {
 		return err
 	}
 	if !tell {

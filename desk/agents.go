@@ -99,11 +99,11 @@ func (d *Desk) release(tx *store.Tx, c *store.Case, id int64, contact bool, by s
 	if err := tx.SetMessageKind(id, string(MessageCustomer)); err != nil {
 		return err
 	}
-	if err := tx.AddEvent(c.ID, now, "released", fmt.Sprintf("message %d from %s %s", id, m.From, byWhom(by))); err != nil {
+	if err := addEvent(tx, c.ID, now, EventReleased, fmt.Sprintf("message %d from %s %s", id, m.From, byWhom(by))); err != nil {
 		return err
 	}
 	if Status(c.Status) == StatusPending {
-		if err := d.setStatus(tx, c, StatusOpen, "status", "open: held mail released "+byWhom(by), now); err != nil {
+		if err := d.setStatus(tx, c, StatusOpen, EventStatus, "open: held mail released "+byWhom(by), now); err != nil {
 			return err
 		}
 		if err := tx.UpdateCase(c); err != nil {
@@ -137,7 +137,7 @@ func (d *Desk) addContact(tx *store.Tx, c *store.Case, addr string, now time.Tim
 		return fmt.Errorf("add contact %q: %w: the address cannot be mailed", addr, ErrBadValue)
 	}
 	if count >= d.contactLimit(c) {
-		if err := tx.AddEvent(c.ID, now, "contact refused", fmt.Sprintf("%s: a case has at most %d additional contacts", addr, d.contactLimit(c))); err != nil {
+		if err := addEvent(tx, c.ID, now, EventContactRefused, fmt.Sprintf("%s: a case has at most %d additional contacts", addr, d.contactLimit(c))); err != nil {
 			return err
 		}
 		return ErrLimit
@@ -145,7 +145,7 @@ func (d *Desk) addContact(tx *store.Tx, c *store.Case, addr string, now time.Tim
 	if err := tx.AddParticipant(c.ID, addrKey(addr), string(RoleContact), now); err != nil {
 		return err
 	}
-	return tx.AddEvent(c.ID, now, "contact added", addrKey(addr))
+	return addEvent(tx, c.ID, now, EventContactAdded, addrKey(addr))
 }
 
 // contactLimit is the most contacts case c may have: the desk's limit and

@@ -86,7 +86,7 @@ func enqueueAlert(tx *store.Tx, alert *store.OutboxItem) error {
 		if alert.CaseID == 0 {
 			return nil
 		}
-		return tx.AddEvent(alert.CaseID, alert.CreatedAt, "alert suppressed", fmt.Sprintf("over %d alerts an hour: %s", limit, alert.Notice.Reason))
+		return addEvent(tx, alert.CaseID, alert.CreatedAt, EventAlertSuppressed, fmt.Sprintf("over %d alerts an hour: %s", limit, alert.Notice.Reason))
 	}
 	return tx.Enqueue(alert)
 }

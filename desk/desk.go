@@ -439,7 +439,7 @@ func (d *Desk) bounce(tx *store.Tx, in *Inbound, now time.Time) (Result, error) 
 		return Result{}, err
 	}
 	res.Case = n
-	if err := tx.AddEvent(n, now, "delivery failed", in.Bounce.OriginalMessageID+" to "+report); err != nil {
+	if err := addEvent(tx, n, now, EventDeliveryFailed, in.Bounce.OriginalMessageID+" to "+report); err != nil {
 		return Result{}, err
 	}
 	return res, d.tellUndeliverable(tx, n, in.Bounce.Recipients, report, now)

@@ -44,7 +44,7 @@ func (d *Desk) limitAutomatic(tx *store.Tx, it *store.OutboxItem, now time.Time)
 			}
 			if it.CaseID != 0 {
 				detail := fmt.Sprintf("%s to %s: over %d automatic mails an hour", it.Kind, a, d.o.AutorepliesPerHour)
-				if err := tx.AddEvent(it.CaseID, now, "mail suppressed", detail); err != nil {
+				if err := addEvent(tx, it.CaseID, now, EventMailSuppressed, detail); err != nil {
 					return nil, err
 				}
 			}

@@ -89,7 +89,7 @@ func (d *Desk) tellAgents(tx *store.Tx, c *store.Case, of noticeOf, now time.Tim
 			return err
 		}
 	}
-	return tx.AddEvent(c.ID, now, "agents told", of.code+" to "+strings.Join(agents, ", "))
+	return addEvent(tx, c.ID, now, EventAgentsTold, of.code+" to "+strings.Join(agents, ", "))
 }
 
 // agentNotice starts the template data of a mail to agents about c: the
@@ -123,7 +123,7 @@ func (d *Desk) transcript(tx *store.Tx, c *store.Case, agent string, msgID int64
 	if err != nil || !ok {
 		return err
 	}
-	return tx.AddEvent(c.ID, now, "transcript queued", fmt.Sprintf("%s to %s", code, agent))
+	return addEvent(tx, c.ID, now, EventTranscriptQueued, fmt.Sprintf("%s to %s", code, agent))
 }
 
 // withoutData copies files for a notice: the outbox refers to them by
@@ -146,7 +146,7 @@ func (d *Desk) enqueue(tx *store.Tx, c *store.Case, it *store.OutboxItem, now ti
 		return err
 	}
 	all := append(append([]string{}, it.To...), it.Cc...)
-	return tx.AddEvent(c.ID, now, "mail queued", fmt.Sprintf("%s to %s", it.Kind, strings.Join(all, ", ")))
+	return addEvent(tx, c.ID, now, EventMailQueued, fmt.Sprintf("%s to %s", it.Kind, strings.Join(all, ", ")))
 }
 
 // queue is enqueue without the event: it reports whether anyone was left

@@ -110,7 +110,7 @@ func (d *Desk) newCase(tx *store.Tx, in *Inbound, fields Fields, terms customerT
 	if related != 0 {
 		detail += fmt.Sprintf(", follows case %d", related)
 	}
-	return c, tx.AddEvent(c.ID, now, "created", detail)
+	return c, addEvent(tx, c.ID, now, EventCreated, detail)
 }
 
 // caseSubject is the subject of a new case: the mail's subject without
@@ -208,12 +208,12 @@ func (d *Desk) addContacts(tx *store.Tx, c *store.Case, cc []string, limit int, 
 		}
 	}
 	for _, a := range added {
-		if err := tx.AddEvent(c.ID, now, "contact added", a); err != nil {
+		if err := addEvent(tx, c.ID, now, EventContactAdded, a); err != nil {
 			return nil, nil, err
 		}
 	}
 	for _, r := range refused {
-		if err := tx.AddEvent(c.ID, now, "contact refused", r.Address+": "+r.Reason); err != nil {
+		if err := addEvent(tx, c.ID, now, EventContactRefused, r.Address+": "+r.Reason); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -43,7 +43,7 @@ func (d *Desk) reply(tx *store.Tx, c *store.Case, in *Inbound, rawID int64, now 
 	// text join the case, not act on it.
 	receipt := d.receipt(c, in)
 	if !receipt && len(cmds) > 0 {
-		if err := tx.AddEvent(c.ID, now, "commands ignored", "mail from "+in.From+" answers no mail of ours on the case"); err != nil {
+		if err := addEvent(tx, c.ID, now, EventCommandsIgnored, "mail from "+in.From+" answers no mail of ours on the case"); err != nil {
 			return Result{}, err
 		}
 		cmds, rest = nil, m.NewText
@@ -63,13 +63,13 @@ func (d *Desk) reply(tx *store.Tx, c *store.Case, in *Inbound, rawID int64, now 
 		if d.o.ReopenDays < 0 || now.Sub(c.ClosedAt) > time.Duration(d.o.ReopenDays)*24*time.Hour {
 			return d.open(tx, in, rawID, now, c.ID)
 		}
-		if err := d.setStatus(tx, c, StatusOpen, "reopened", "by a reply from "+in.From, now); err != nil {
+		if err := d.setStatus(tx, c, StatusOpen, EventReopened, "by a reply from "+in.From, now); err != nil {
 			return Result{}, err
 		}
 		reopened = true
 	}
 	if Status(c.Status) == StatusPending {
-		if err := d.setStatus(tx, c, StatusOpen, "status", "open: reply from "+in.From, now); err != nil {
+		if err := d.setStatus(tx, c, StatusOpen, EventStatus, "open: reply from "+in.From, now); err != nil {
 			return Result{}, err
 		}
 	}
@@ -80,7 +80,7 @@ func (d *Desk) reply(tx *store.Tx, c *store.Case, in *Inbound, rawID int64, now 
 	if err := tx.UpdateCase(c); err != nil {
 		return Result{}, err
 	}
-	if err := tx.AddEvent(c.ID, now, "replied", "by "+in.From); err != nil {
+	if err := addEvent(tx, c.ID, now, EventReplied, "by "+in.From); err != nil {
 		return Result{}, err
 	}
 	code := store.CodeCustomerReply
@@ -100,7 +100,7 @@ func (d *Desk) customerCommands(tx *store.Tx, c *store.Case, from string, cmds [
 		n := d.notice(c)
 		n.Code, n.SeverityAsked = store.CodeSeverityFixed, string(f.Severity)
 		n.Reason = fmt.Sprintf("the severity of a case is fixed once it is open; to ask for %s, open a new case citing %s", f.Severity, d.tag.Format(c.ID))
-		if err := tx.AddEvent(c.ID, now, "severity kept", fmt.Sprintf("%s asked for %s", from, f.Severity)); err != nil {
+		if err := addEvent(tx, c.ID, now, EventSeverityKept, fmt.Sprintf("%s asked for %s", from, f.Severity)); err != nil {
 			return err
 		}
 		if err := d.enqueue(tx, c, &store.OutboxItem{Kind: store.MailStatus, To: []string{from}, Notice: n}, now); err != nil {
@@ -143,7 +143,7 @@ func (d *Desk) holdMessage(tx *store.Tx, c *store.Case, in *Inbound, rawID int64
 	if err := tx.InsertMessage(m); err != nil {
 		return Result{}, nil, err
 	}
-	if err := tx.AddEvent(c.ID, now, "held", "mail from "+in.From+": "+reason); err != nil {
+	if err := addEvent(tx, c.ID, now, EventHeld, "mail from "+in.From+": "+reason); err != nil {
 		return Result{}, nil, err
 	}
 	of := noticeOf{code: store.CodeHeld, msg: m, fromName: in.FromName, internal: true, reason: reason}
@@ -182,7 +182,7 @@ func (d *Desk) answer(tx *store.Tx, c *store.Case, agent string, m *store.Messag
 		c.FirstResponseAt = now
 	}
 	if Status(c.Status) != StatusPending {
-		if err := d.setStatus(tx, c, StatusPending, "status", "pending: answered by "+agent, now); err != nil {
+		if err := d.setStatus(tx, c, StatusPending, EventStatus, "pending: answered by "+agent, now); err != nil {
 			return err
 		}
 	}
@@ -190,7 +190,7 @@ func (d *Desk) answer(tx *store.Tx, c *store.Case, agent string, m *store.Messag
 	if err := tx.UpdateCase(c); err != nil {
 		return err
 	}
-	if err := tx.AddEvent(c.ID, now, "answered", "by "+agent); err != nil {
+	if err := addEvent(tx, c.ID, now, EventAnswered, "by "+agent); err != nil {
 		return err
 	}
 	notice := d.notice(c)
@@ -207,7 +207,7 @@ func (d *Desk) answer(tx *store.Tx, c *store.Case, agent string, m *store.Messag
 
 // setStatus changes the case status in memory (the caller writes the case)
 // and records the event.
-func (d *Desk) setStatus(tx *store.Tx, c *store.Case, status Status, event, detail string, now time.Time) error {
+func (d *Desk) setStatus(tx *store.Tx, c *store.Case, status Status, event EventKind, detail string, now time.Time) error {
 	c.Status = string(status)
 	switch status {
 	case StatusPending:
@@ -218,7 +218,7 @@ func (d *Desk) setStatus(tx *store.Tx, c *store.Case, status Status, event, deta
 		c.PendingAt, c.ClosedAt = time.Time{}, time.Time{}
 	}
 	c.UpdatedAt = now
-	return tx.AddEvent(c.ID, now, event, detail)
+	return addEvent(tx, c.ID, now, event, detail)
 }
 
 // contacts lists the contacts of a case.
@@ -255,7 +255,7 @@ func (d *Desk) mailable(tx *store.Tx, caseID int64, kind string, addrs []string,
 			out = append(out, a)
 			continue
 		}
-		if err := tx.AddEvent(caseID, now, "mail suppressed", kind+" to "+a+": the address cannot be mailed"); err != nil {
+		if err := addEvent(tx, caseID, now, EventMailSuppressed, kind+" to "+a+": the address cannot be mailed"); err != nil {
 			return nil, err
 		}
 	}

@@ -143,7 +143,7 @@ func (d *Desk) rate(tx *store.Tx, c *store.Case, message int64, rating int, comm
 	if message != 0 {
 		what = fmt.Sprintf("answer %d", message)
 	}
-	if err := tx.AddEvent(c.ID, now, "rated", fmt.Sprintf("%d/5 for %s by %s", rating, what, via)); err != nil {
+	if err := addEvent(tx, c.ID, now, EventRated, fmt.Sprintf("%d/5 for %s by %s", rating, what, via)); err != nil {
 		return err
 	}
 	if rating > 2 {

@@ -69,14 +69,14 @@ func (d *Desk) escalate(tx *store.Tx, c *store.Case, code, reason, actor string,
 			return err
 		}
 		if n > 1 {
-			return tx.AddEvent(c.ID, now, "escalation refused", reason+": escalated already this hour")
+			return addEvent(tx, c.ID, now, EventEscalationRefused, reason+": escalated already this hour")
 		}
 	}
 	c.EscalatedAt, c.UpdatedAt = now, now
 	if err := tx.UpdateCase(c); err != nil {
 		return err
 	}
-	if err := tx.AddEvent(c.ID, now, "escalated", reason); err != nil {
+	if err := addEvent(tx, c.ID, now, EventEscalated, reason); err != nil {
 		return err
 	}
 	n := d.notice(c)

@@ -1,6 +1,11 @@
 package desk
 
-import "strings"
+import (
+	"strings"
+	"time"
+
+	"github.com/postdesk/postdesk/store"
+)
 
 // This file spells the desk's domain words: each is a type with its
 // constants and an ordered list. Other packages read the lists (config
@@ -90,6 +95,42 @@ const (
 // MessageKinds returns every message kind.
 func MessageKinds() []MessageKind {
 	return []MessageKind{MessageCustomer, MessageAgent, MessageNote, MessageHeld, MessageAuto}
+}
+
+// EventKind is the kind of an entry of a case's history (the events table).
+type EventKind string
+
+// Kinds of a case's events.
+const (
+	EventCreated           EventKind = "created"       // the case was opened
+	EventReplied           EventKind = "replied"       // a participant's mail was added
+	EventAnswered          EventKind = "answered"      // an agent answered the customer
+	EventNote              EventKind = "note"          // an agent wrote an internal note
+	EventHeld              EventKind = "held"          // a stranger's mail was held
+	EventReleased          EventKind = "released"      // an agent released a held mail
+	EventStatus            EventKind = "status"        // the status changed
+	EventReopened          EventKind = "reopened"      // a reply reopened the closed case
+	EventClosed            EventKind = "closed"        // the case was closed
+	EventSeverity          EventKind = "severity"      // an agent changed the severity
+	EventSeverityKept      EventKind = "severity kept" // a customer asked for another severity
+	EventAssigned          EventKind = "assigned"      // the assignee changed
+	EventContactAdded      EventKind = "contact added"
+	EventContactRefused    EventKind = "contact refused"
+	EventCommandsIgnored   EventKind = "commands ignored" // commands in a mail that answers none of ours
+	EventEscalated         EventKind = "escalated"
+	EventEscalationRefused EventKind = "escalation refused" // the case was escalated already this hour
+	EventAgentsTold        EventKind = "agents told"        // a notice was queued for agents
+	EventTranscriptQueued  EventKind = "transcript queued"
+	EventMailQueued        EventKind = "mail queued"
+	EventMailSuppressed    EventKind = "mail suppressed"  // a mail was not queued (limit, unmailable address)
+	EventAlertSuppressed   EventKind = "alert suppressed" // more alerts an hour than allowed
+	EventDeliveryFailed    EventKind = "delivery failed"  // a bounce reported on our mail (the outbox records the same kind when it gives up)
+	EventRated             EventKind = "rated"            // a survey answer
+)
+
+// addEvent records an event of kind on case caseID.
+func addEvent(tx *store.Tx, caseID int64, at time.Time, kind EventKind, detail string) error {
+	return tx.AddEvent(caseID, at, string(kind), detail)
 }
 
 // wordList joins the words of list with ", ", for messages that name the
