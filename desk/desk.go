@@ -38,14 +38,20 @@ var (
 	ErrLimit = errors.New("limit reached")
 )
 
-// DefaultTargets are the first-response targets per severity (AWS Support).
-var DefaultTargets = map[Severity]time.Duration{
-	SeverityLow:      24 * time.Hour,
-	SeverityNormal:   12 * time.Hour,
-	SeverityHigh:     4 * time.Hour,
-	SeverityUrgent:   time.Hour,
-	SeverityCritical: 15 * time.Minute,
+// defaultTargets are the first-response targets per severity (AWS Support).
+func defaultTargets() map[Severity]time.Duration {
+	return map[Severity]time.Duration{
+		SeverityLow:      24 * time.Hour,
+		SeverityNormal:   12 * time.Hour,
+		SeverityHigh:     4 * time.Hour,
+		SeverityUrgent:   time.Hour,
+		SeverityCritical: 15 * time.Minute,
+	}
 }
+
+// Never, as ReopenDays or AutocloseDays, turns the rule off: a closed case
+// is never reopened, a pending one never closed. (0 means the default.)
+const Never = -1
 
 // Options configure a Desk. The zero value of each field means the default
 // documented on it.
@@ -78,7 +84,7 @@ type Options struct {
 	DefaultLanguage string
 	// ReopenDays is how long after closing a participant's reply reopens a
 	// case; later it opens a new related case. 7 by default; negative means
-	// a reply never reopens a closed case.
+	// a reply never reopens a closed case (Never).
 	ReopenDays int
 	// Contacts is the most additional contacts a case may have: 5 by default.
 	Contacts int
@@ -86,9 +92,11 @@ type Options struct {
 	// kept from one message.
 	AttachmentsPerMessage int
 	AttachmentBytes       int64
-	// Targets are the first-response targets by severity; nil = DefaultTargets.
+	// Targets are the first-response targets by severity; nil = those of
+	// DefaultOptions (AWS Support's).
 	Targets map[Severity]time.Duration
-	// Plans by name (nil = DefaultPlans); DefaultPlan ("business") applies
+	// Plans by name (nil = the five plans of DESIGN §4, as DefaultOptions
+	// gives them); DefaultPlan ("business") applies
 	// to senders no Customers entry matches.
 	Plans       map[string]Plan
 	DefaultPlan string
@@ -97,7 +105,7 @@ type Options struct {
 	// in the desk's time zone (a Customer's Location replaces it).
 	Hours Hours
 	// AutocloseDays is how long a pending case waits on the customer
-	// before it is closed: 10 by default; negative means never.
+	// before it is closed: 10 by default; negative means never (Never).
 	AutocloseDays int
 	// SurveyURL is the base of survey links ("https://help.example/survey/");
 	// "" leaves the links out (customers can still answer by mail).
@@ -122,6 +130,57 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// DefaultOptions returns the documented default of every option that has
+// one: what New uses for a zero field, and what the configuration file's
+// defaults are built from. Each call returns fresh maps. It has no Address
+// or IDs, so New refuses it as it is.
+func DefaultOptions() Options {
+	return Options{
+		Tag:                   threading.NewTagger("").Word(),
+		DefaultLanguage:       "en",
+		ReopenDays:            7,
+		Contacts:              5,
+		AttachmentsPerMessage: 3,
+		AttachmentBytes:       5 << 20,
+		Targets:               defaultTargets(),
+		Plans:                 defaultPlans(),
+		DefaultPlan:           "business",
+		AutocloseDays:         10,
+		AutorepliesPerHour:    10,
+		NewCasesPerHour:       20,
+	}
+}
+
+// withDefaults returns o with each zero field that has a default set to it.
+func (o Options) withDefaults() Options {
+	def := DefaultOptions()
+	orDefault(&o.Tag, def.Tag)
+	orDefault(&o.DefaultLanguage, def.DefaultLanguage)
+	orDefault(&o.ReopenDays, def.ReopenDays)
+	orDefault(&o.Contacts, def.Contacts)
+	orDefault(&o.AttachmentsPerMessage, def.AttachmentsPerMessage)
+	orDefault(&o.AttachmentBytes, def.AttachmentBytes)
+	orDefault(&o.DefaultPlan, def.DefaultPlan)
+	orDefault(&o.AutocloseDays, def.AutocloseDays)
+	orDefault(&o.AutorepliesPerHour, def.AutorepliesPerHour)
+	orDefault(&o.NewCasesPerHour, def.NewCasesPerHour)
+	if o.Targets == nil {
+		o.Targets = def.Targets
+	}
+	if o.Plans == nil {
+		o.Plans = def.Plans
+	}
+	return o
+}
+
+// orDefault sets *v to def when *v is the zero value.
+func orDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
 // Desk applies the rules to inbound mail and to agents' actions.
 type Desk struct {
 	db  *store.DB
@@ -142,41 +201,9 @@ func New(db *store.DB, o Options) (*Desk, error) {
 	if o.Address == "" {
 		return nil, errors.New("desk: Options.Address is required")
 	}
-	if o.DefaultLanguage == "" {
-		o.DefaultLanguage = "en"
-	}
-	if o.ReopenDays == 0 {
-		o.ReopenDays = 7
-	}
-	if o.Contacts == 0 {
-		o.Contacts = 5
-	}
-	if o.AttachmentsPerMessage == 0 {
-		o.AttachmentsPerMessage = 3
-	}
-	if o.AttachmentBytes == 0 {
-		o.AttachmentBytes = 5 << 20
-	}
-	if o.Targets == nil {
-		o.Targets = DefaultTargets
-	}
-	if o.Plans == nil {
-		o.Plans = DefaultPlans
-	}
-	if o.DefaultPlan == "" {
-		o.DefaultPlan = "business"
-	}
+	o = o.withDefaults()
 	if _, ok := o.Plans[o.DefaultPlan]; !ok {
 		return nil, fmt.Errorf("desk: default plan %q is not among the plans", o.DefaultPlan)
-	}
-	if o.AutocloseDays == 0 {
-		o.AutocloseDays = 10
-	}
-	if o.AutorepliesPerHour == 0 {
-		o.AutorepliesPerHour = 10
-	}
-	if o.NewCasesPerHour == 0 {
-		o.NewCasesPerHour = 20
 	}
 	if o.SurveyURL != "" && len(o.SurveyKey) < 16 {
 		return nil, errors.New("desk: SurveyURL needs a SurveyKey of at least 16 bytes")

@@ -21,13 +21,15 @@ type Plan struct {
 	CriticalTarget time.Duration
 }
 
-// DefaultPlans are the five plans of DESIGN §4.
-var DefaultPlans = map[string]Plan{
-	"basic":              {MaxSeverity: SeverityNormal, Technical: false, Contacts: 0, BusinessHours: true},
-	"developer":          {MaxSeverity: SeverityNormal, Technical: true, Contacts: 0, BusinessHours: true},
-	"business":           {MaxSeverity: SeverityUrgent, Technical: true, Contacts: 5},
-	"enterprise-on-ramp": {MaxSeverity: SeverityCritical, Technical: true, Contacts: 5, CriticalTarget: 30 * time.Minute},
-	"enterprise":         {MaxSeverity: SeverityCritical, Technical: true, Contacts: 5},
+// defaultPlans are the five plans of DESIGN §4.
+func defaultPlans() map[string]Plan {
+	return map[string]Plan{
+		"basic":              {MaxSeverity: SeverityNormal, Technical: false, Contacts: 0, BusinessHours: true},
+		"developer":          {MaxSeverity: SeverityNormal, Technical: true, Contacts: 0, BusinessHours: true},
+		"business":           {MaxSeverity: SeverityUrgent, Technical: true, Contacts: 5},
+		"enterprise-on-ramp": {MaxSeverity: SeverityCritical, Technical: true, Contacts: 5, CriticalTarget: 30 * time.Minute},
+		"enterprise":         {MaxSeverity: SeverityCritical, Technical: true, Contacts: 5},
+	}
 }
 
 // Customer maps senders to a plan, a language and a time zone.

@@ -189,11 +189,14 @@ func agentOptions(cfg *Config, o *desk.Options) {
 	}
 }
 
-// orNever maps a configured day count where 0 means "never" to the desk's
-// convention (negative means never).
+// orNever maps a configured day count to the desk's: in the file 0 means
+// "never" (reopen_days, autoclose_days, as config.example.toml documents),
+// while a zero desk option means its default; so 0 becomes desk.Never. The
+// defaults themselves reach the file through DefaultConfig, which takes them
+// from desk.DefaultOptions.
 func orNever(days int) int {
 	if days == 0 {
-		return -1
+		return desk.Never
 	}
 	return days
 }

@@ -52,8 +52,8 @@ type DeskConfig struct {
 	DefaultLanguage string   `toml:"default_language"`
 	Timezone        string   `toml:"timezone"`
 	DefaultPlan     string   `toml:"default_plan"`
-	ReopenDays      int      `toml:"reopen_days"`     // 0: a reply never reopens
-	AutocloseDays   int      `toml:"autoclose_days"`  // 0: pending cases never auto-close
+	ReopenDays      int      `toml:"reopen_days"`     // 0: a reply never reopens (desk.Never, see deskOptions)
+	AutocloseDays   int      `toml:"autoclose_days"`  // 0: pending cases never auto-close (desk.Never)
 	SecretFile      string   `toml:"secret_file"`     // HMAC key, created if absent
 	AuthservID      string   `toml:"authserv_id"`     // trusted Authentication-Results id; "" = none
 	CommentAddress  string   `toml:"comment_address"` // agents' internal replies; "" = Address with +comment
@@ -207,34 +207,37 @@ var (
 const maxContacts = 5
 
 // DefaultConfig returns the configuration used for every key the file does
-// not set: the defaults of DESIGN §4 and §6. It has no address, mailbox or
-// SMTP server, so it does not validate by itself.
+// not set: the defaults of DESIGN §4 and §6. The desk's keys take their
+// values from desk.DefaultOptions; the rest (files, time zone, mail sizes,
+// SMTP, HTTP, business hours) are the configuration's own. It has no
+// address, mailbox or SMTP server, so it does not validate by itself.
 func DefaultConfig() *Config {
+	o := desk.DefaultOptions()
 	return &Config{
 		Desk: DeskConfig{
-			Tag:             "Case",
+			Tag:             o.Tag,
 			Database:        "postdesk.db",
-			DefaultLanguage: "en",
+			DefaultLanguage: o.DefaultLanguage,
 			Timezone:        "UTC",
-			DefaultPlan:     "business",
-			ReopenDays:      7,
-			AutocloseDays:   10,
+			DefaultPlan:     o.DefaultPlan,
+			ReopenDays:      o.ReopenDays,
+			AutocloseDays:   o.AutocloseDays,
 			SecretFile:      "postdesk.key",
 		},
 		Limits: LimitsConfig{
-			AttachmentsPerMessage:    3,
-			AttachmentBytes:          5 << 20,
+			AttachmentsPerMessage:    o.AttachmentsPerMessage,
+			AttachmentBytes:          o.AttachmentBytes,
 			MessageBytes:             25 << 20,
-			Contacts:                 5,
-			AutorepliesPerHour:       10,
-			NewCasesPerSenderPerHour: 20,
+			Contacts:                 o.Contacts,
+			AutorepliesPerHour:       o.AutorepliesPerHour,
+			NewCasesPerSenderPerHour: o.NewCasesPerHour,
 			TextBytes:                1 << 20,
 		},
 		SMTP: SMTPConfig{TLS: "starttls", RetryFirst: Duration{time.Minute}, RetryMax: Duration{time.Hour},
 			GiveUpAfter: Duration{120 * time.Hour}},
 		HTTP:  HTTPConfig{Listen: "127.0.0.1:8025", HealthOutboxAge: Duration{15 * time.Minute}},
-		Plans: defaultPlans(),
-		SLA:   defaultSLA(),
+		Plans: planConfigs(o.Plans),
+		SLA:   slaConfig(o.Targets),
 		BusinessHours: BusinessHoursConfig{
 			Start: "08:00",
 			End:   "18:00",
@@ -252,19 +255,19 @@ func words[T ~string](list []T) []string {
 	return s
 }
 
-// defaultSLA is the desk's default first-response targets as configuration.
-func defaultSLA() SLAConfig {
+// slaConfig is the desk's first-response targets as configuration.
+func slaConfig(targets map[desk.Severity]time.Duration) SLAConfig {
 	var s SLAConfig
-	for sev, d := range desk.DefaultTargets {
+	for sev, d := range targets {
 		*s.target(sev) = Duration{d}
 	}
 	return s
 }
 
-// defaultPlans are the desk's default plans (DESIGN §4) as configuration.
-func defaultPlans() map[string]PlanConfig {
-	plans := make(map[string]PlanConfig, len(desk.DefaultPlans))
-	for name, p := range desk.DefaultPlans {
+// planConfigs is the desk's plans as configuration.
+func planConfigs(dp map[string]desk.Plan) map[string]PlanConfig {
+	plans := make(map[string]PlanConfig, len(dp))
+	for name, p := range dp {
 		hours := "24x7"
 		if p.BusinessHours {
 			hours = "business"
