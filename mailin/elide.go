@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"net/textproto"
 	"strings"
 	"unicode"
@@ -69,6 +70,25 @@ type parseOptions struct {
 	// textBytes caps the text and HTML bodies (textcap.go): 0 means
 	// DefaultTextBytes.
 	textBytes int
+	// panicked, when set, is told of each panic recovered on the way (a
+	// PanicXxx name); nil tells nobody.
+	panicked func(where string)
+}
+
+// panic tells o.panicked, if set, of a panic recovered at where.
+func (o parseOptions) panic(where string) {
+	if o.panicked != nil {
+		o.panicked(where)
+	}
+}
+
+// envelope is readEnvelope, telling o of a panic inside enmime.
+func (o parseOptions) envelope(body []byte) (*enmime.Envelope, error) {
+	env, err := readEnvelope(body)
+	if errors.Is(err, errPanic) {
+		o.panic(PanicEnmime)
+	}
+	return env, err
 }
 
 // textLimit is the cap on the text and HTML bodies.
@@ -96,17 +116,21 @@ func readElided(body []byte, o parseOptions) (env *enmime.Envelope, dropped map[
 		minBody = elideMin
 	}
 	if minBody < 0 || len(body) < minBody {
-		env, err = readEnvelope(body)
+		env, err = o.envelope(body)
 		return env, nil, st, err
 	}
 	sp := &splitter{raw: body, keep: o.keep, min: minBody, text: o.textLimit()}
-	if !sp.run() || len(sp.found)+len(sp.cuts) == 0 {
-		env, err = readEnvelope(body)
+	ran := sp.run()
+	if !ran {
+		o.panic(PanicElide)
+	}
+	if !ran || len(sp.found)+len(sp.cuts) == 0 {
+		env, err = o.envelope(body)
 		return env, nil, st, err
 	}
 	var token [16]byte
 	_, _ = rand.Read(token[:]) // crypto/rand.Read never fails
-	env, err = readEnvelope(cutView(body, sp.found, sp.cuts, token))
+	env, err = o.envelope(cutView(body, sp.found, sp.cuts, token))
 	if err == nil {
 		dropped, err = restore(env, sp.found, token)
 	}
@@ -114,7 +138,7 @@ func readElided(body []byte, o parseOptions) (env *enmime.Envelope, dropped map[
 		st.cut, err = uncut(env, sp.cuts, token)
 	}
 	if err != nil {
-		env, err = readEnvelope(body)
+		env, err = o.envelope(body)
 		return env, nil, elideStats{fellBack: true}, err
 	}
 	st.elided = len(sp.found)

@@ -99,6 +99,12 @@ type Observer interface {
 	// connection dropped or a connection attempt failed; not for the first
 	// connection, nor after Close.
 	Reconnected(mailbox string)
+	// Panicked is called for each panic the Poller or its Intake recovered
+	// (a PanicXxx name), once it is logged or has quarantined the message.
+	// Unlike the others it may be called from the Poller's fetching and
+	// parsing goroutines, without the lock: it must be safe for concurrent
+	// use.
+	Panicked(where string)
 }
 
 func (o MailboxOptions) withDefaults() MailboxOptions {

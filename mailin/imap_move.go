@@ -129,6 +129,9 @@ type handled struct {
 // ended.
 func (p *Poller) handle(ctx context.Context, uid imap.UID, prep *Prepared, start time.Time, moves map[string][]handled) error {
 	log := p.log.With("uid", uint32(uid), "msgid", prep.MessageID(), "bytes", len(prep.raw))
+	for _, where := range prep.panics {
+		p.panicked(where)
+	}
 	res, err := p.record(ctx, prep, uid)
 	if err != nil {
 		if ctx.Err() != nil || errors.Is(err, desk.ErrUnavailable) {
@@ -212,6 +215,7 @@ func (p *Poller) report(ctx context.Context, h handled, dest string) {
 func (p *Poller) record(ctx context.Context, prep *Prepared, uid imap.UID) (res desk.Result, err error) {
 	defer func() {
 		if v := recover(); v != nil {
+			p.panicked(PanicRecord)
 			p.log.Error("intake panicked", "uid", uint32(uid), "panic", v, "stack", string(debug.Stack()))
 			err = fmt.Errorf("intake panicked: %v", v)
 		}

@@ -204,14 +204,14 @@ func (p *Poller) startPipeline(c *imapclient.Client, uids []imap.UID, limit int6
 		p.inFlight.Add(1)
 		wg.Go(func() {
 			defer p.inFlight.Add(-1)
-			pl.parse(p.in, src, limit, bodies, p.log)
+			pl.parse(p.in, src, limit, bodies, p.log, p.panicked)
 		})
 	}
 	p.inFlight.Add(1)
 	go func() {
 		defer close(pl.done)
 		defer p.inFlight.Add(-1)
-		if err := pl.fetch(c, uids, limit, bodies, p.log); err != nil {
+		if err := pl.fetch(c, uids, limit, bodies, p.log, p.panicked); err != nil {
 			pl.err = err
 			close(pl.failed)
 		}
@@ -293,9 +293,11 @@ func closed(ch <-chan struct{}) bool {
 // fetch streams the bodies of uids into bodies, each UID once. After stop
 // it reads the rest of the FETCH without keeping it, so that the connection
 // can carry the moves.
-func (pl *pipeline) fetch(c *imapclient.Client, uids []imap.UID, limit int64, bodies chan<- fetched, log *slog.Logger) (err error) {
+func (pl *pipeline) fetch(c *imapclient.Client, uids []imap.UID, limit int64, bodies chan<- fetched, log *slog.Logger,
+	panicked func(where string)) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
+			panicked(PanicFetch)
 			log.Error("fetch panicked", "panic", v, "stack", string(debug.Stack()))
 			c.Close() // the command's state is unknown
 			err = fmt.Errorf("uid fetch body.peek[]: panic: %v", v)
@@ -339,13 +341,15 @@ func (pl *pipeline) fetch(c *imapclient.Client, uids []imap.UID, limit int64, bo
 }
 
 // parse is one worker: it prepares the bodies under the limit and passes
-// on every body it was given, until bodies is closed.
-func (pl *pipeline) parse(in *Intake, src Source, limit int64, bodies <-chan fetched, log *slog.Logger) {
+// on every body it was given, until bodies is closed. A panic it recovers
+// is logged and told to panicked.
+func (pl *pipeline) parse(in *Intake, src Source, limit int64, bodies <-chan fetched, log *slog.Logger,
+	panicked func(where string)) {
 	for f := range bodies {
 		if pl.stopped() {
 			continue
 		}
-		r := prepare(in, src, limit, f, log)
+		r := prepare(in, src, limit, f, log, panicked)
 		select {
 		case pl.results <- r:
 		case <-pl.stop:
@@ -355,10 +359,11 @@ func (pl *pipeline) parse(in *Intake, src Source, limit int64, bodies <-chan fet
 
 // prepare runs Intake.Prepare on f unless it is over the limit. Prepare
 // does not panic; should it still, the message counts as a failed attempt.
-func prepare(in *Intake, src Source, limit int64, f fetched, log *slog.Logger) (r ready) {
+func prepare(in *Intake, src Source, limit int64, f fetched, log *slog.Logger, panicked func(where string)) (r ready) {
 	r.fetched = f
 	defer func() {
 		if v := recover(); v != nil {
+			panicked(PanicWorker)
 			log.Error("parse worker panicked", "uid", uint32(f.uid), "panic", v, "stack", string(debug.Stack()))
 			r.prep, r.err = nil, fmt.Errorf("parse worker panicked: %v", v)
 		}

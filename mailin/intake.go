@@ -79,7 +79,8 @@ type Prepared struct {
 	raw        []byte
 	src        Source
 	msg        *Message
-	quarantine string // why the message is quarantined instead; "" when msg is set
+	quarantine string   // why the message is quarantined instead; "" when msg is set
+	panics     []string // where panics were recovered while preparing it (PanicXxx)
 }
 
 // Prepare does the work of intake that needs no database: the size gate,
@@ -90,6 +91,7 @@ func (it *Intake) Prepare(raw []byte, src Source) (p *Prepared) {
 	p = &Prepared{raw: raw, src: src}
 	defer func() {
 		if v := recover(); v != nil {
+			p.panics = append(p.panics, PanicIntake)
 			p.msg, p.quarantine = nil, fmt.Sprintf("the parser failed on it: %v", v)
 		}
 	}()
@@ -98,10 +100,14 @@ func (it *Intake) Prepare(raw []byte, src Source) (p *Prepared) {
 		return p
 	}
 	if err := Prescan(raw, it.limits()); errors.Is(err, ErrTooComplex) {
+		if errors.Is(err, errPanic) {
+			p.panics = append(p.panics, PanicPrescan)
+		}
 		p.quarantine = err.Error()
 		return p
 	}
-	m, _, err := parse(raw, parseOptions{keep: it.AttachmentBytes, textBytes: textLimit(it.TextBytes)})
+	m, _, err := parse(raw, parseOptions{keep: it.AttachmentBytes, textBytes: textLimit(it.TextBytes),
+		panicked: func(where string) { p.panics = append(p.panics, where) }})
 	if err != nil {
 		p.quarantine = "unreadable: " + err.Error()
 		return p

@@ -1,7 +1,10 @@
 package mailin
 
 import (
+	"context"
+	"fmt"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +18,7 @@ type observed struct {
 	processed  []string // "mailbox outcome" per call
 	negative   int      // Processed calls with a negative duration
 	reconnects []string // the mailbox of each call
+	panics     []string // the where of each Panicked call
 }
 
 var _ Observer = (*observed)(nil)
@@ -32,6 +36,18 @@ func (o *observed) Reconnected(mailbox string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.reconnects = append(o.reconnects, mailbox)
+}
+
+func (o *observed) Panicked(where string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.panics = append(o.panics, where)
+}
+
+func (o *observed) panicked() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]string(nil), o.panics...)
 }
 
 func (o *observed) snapshot() (processed, reconnects []string, negative int) {
@@ -97,6 +113,37 @@ func TestObserverProcessed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// panickingDesk is a recordingDesk whose Receive panics for one Message-ID.
+type panickingDesk struct {
+	*recordingDesk
+	boom string
+}
+
+func (d *panickingDesk) Receive(ctx context.Context, in *desk.Inbound) (desk.Result, error) {
+	if in.MessageID == d.boom {
+		panic("injected: desk fault on " + in.MessageID)
+	}
+	return d.recordingDesk.Receive(ctx, in)
+}
+
+func TestObserverPanicked(t *testing.T) {
+	ctx := testContext(t)
+	s := startServer(t, serverConfig{})
+	s.appendMail(t, "INBOX", testMail("ok@acme.example", "fine", "x"), testMail("boom@acme.example", "boom", "y"))
+	obs := &observed{}
+	d := &panickingDesk{recordingDesk: newRecordingDesk(), boom: "boom@acme.example"}
+	p := newTestPoller(t, s.addr, d, 0, func(o *MailboxOptions) { o.Observer, o.MaxAttempts = obs, 2 })
+	for i := range 2 {
+		if _, err := p.PollOnce(ctx); err != nil {
+			t.Fatalf("poll %d: %v", i+1, err)
+		}
+		checkEqual(t, fmt.Sprintf("Panicked calls after poll %d", i+1), obs.panicked(),
+			slices.Repeat([]string{PanicRecord}, i+1))
+	}
+	processed, _, _ := obs.snapshot()
+	checkEqual(t, "Processed calls", processed, []string{"support new_case", "support quarantined"})
 }
 
 func TestObserverReconnected(t *testing.T) {

@@ -83,6 +83,7 @@ func Parse(raw []byte) (*Message, error) {
 func parse(raw []byte, o parseOptions) (m *Message, st elideStats, err error) {
 	defer func() {
 		if r := recover(); r != nil {
+			o.panic(PanicParse)
 			m, err = nil, fmt.Errorf("parse message: %w: %v", errPanic, r)
 		}
 	}()

@@ -81,6 +81,26 @@ type Observer interface {
 	// 5xx reply, a row that cannot be built, or GiveUpAfter reached);
 	// otherwise it is queued again for a later attempt.
 	Failed(kind string, permanent bool)
+	// Panicked: a panic was recovered into a logged error, at where
+	// (PanicFlush or PanicClaims). It may be called from the goroutine
+	// renewing claims too: it must be safe for concurrent use.
+	Panicked(where string)
+}
+
+// Where a recovered panic happened, as Observer.Panicked names it.
+const (
+	// PanicFlush: a flush of the worker (Run); the worker goes on.
+	PanicFlush = "mailout.flush"
+	// PanicClaims: renewing the claims during a long send; they lapse
+	// unless the send ends first.
+	PanicClaims = "mailout.claims"
+)
+
+// panicked tells the Observer, if any, of a panic recovered at where.
+func (s *Sender) panicked(where string) {
+	if s.o.Observer != nil {
+		s.o.Observer.Panicked(where)
+	}
 }
 
 // The TLS modes of Options.TLS.
@@ -266,6 +286,7 @@ func (s *Sender) takeBack(ctx context.Context) {
 func (s *Sender) safeFlush(ctx context.Context) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
+			s.panicked(PanicFlush)
 			err = fmt.Errorf("panic in flush: %v", p)
 		}
 	}()

@@ -24,6 +24,8 @@ func (o *observed) Failed(kind string, permanent bool) {
 	o.add(fmt.Sprintf("failed %s permanent=%v", kind, permanent))
 }
 
+func (o *observed) Panicked(where string) { o.add("panicked " + where) }
+
 func (o *observed) add(call string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -108,4 +110,23 @@ func checkCalls(t *testing.T, got, want []string) {
 	if !slices.Equal(got, want) {
 		t.Errorf("observer calls = %q, want %q", got, want)
 	}
+}
+
+// TestObserverSeesAPanicInAFlush makes the failure hook panic: the worker's
+// flush turns it into an error and tells the Observer once.
+func TestObserverSeesAPanicInAFlush(t *testing.T) {
+	db := openDB(t)
+	sink := startSink(t)
+	obs := &observed{}
+	s, _ := newSender(t, db, sink, func(o *Options) {
+		o.Observer = obs
+		o.OnFailure = func(*store.Tx, *store.OutboxItem, string) error { panic("injected: failure hook") }
+	})
+	enqueue(t, db, confirmation(newCase(t, db, "en")))
+	sink.Reject(550, 1)
+
+	if err := s.safeFlush(t.Context()); err == nil {
+		t.Fatal("safeFlush = nil; want the panic as an error")
+	}
+	checkCalls(t, obs.list(), []string{"panicked " + PanicFlush})
 }

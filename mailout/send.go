@@ -259,6 +259,7 @@ func (f *flushRun) keepClaims(ctx context.Context) (stop func()) {
 	wg.Go(func() {
 		defer func() {
 			if p := recover(); p != nil {
+				f.s.panicked(PanicClaims)
 				f.s.log.Error("panic renewing outbox claims", "panic", p)
 			}
 		}()

@@ -13,6 +13,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/mattn/go-sqlite3"
 )
@@ -101,9 +102,18 @@ type CheckpointStats struct {
 	// that the log could start over.
 	Runs, Restarts int64
 	// Failures counts checkpoints that ended in an error or a panic;
-	// LastError is the latest of them.
-	Failures  int64
-	LastError error
+	// LastError is the latest of them, at LastFailure. Panics counts those
+	// that were a recovered panic.
+	Failures    int64
+	LastError   error
+	LastFailure time.Time
+	Panics      int64
+	// LastSuccess is when a round last checkpointed without an error; the
+	// zero time before the first.
+	LastSuccess time.Time
+	// WALBytes is how long the log was when the latest round began: what
+	// grows when checkpoints keep failing.
+	WALBytes int64
 }
 
 // Checkpoints tells what the background checkpointer did since Open.
@@ -211,6 +221,7 @@ func (c *checkpointer) round(ctx context.Context) (ev walEvent) {
 			ev.err = fmt.Errorf("checkpoint panicked: %v", p)
 			c.mu.Lock()
 			c.panic = ev.err
+			c.stats.Panics++
 			c.mu.Unlock()
 		}
 		c.record(ev)
@@ -261,9 +272,12 @@ func (c *checkpointer) checkpoint(ctx context.Context) (log, done int64, err err
 }
 
 func (c *checkpointer) record(ev walEvent) {
+	now := time.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.stats.WALBytes = ev.logBytes
 	if ev.checkpoint && ev.err == nil {
+		c.stats.LastSuccess = now
 		c.stats.Runs++
 		if ev.restart {
 			c.stats.Restarts++
@@ -271,7 +285,7 @@ func (c *checkpointer) record(ev walEvent) {
 	}
 	if ev.err != nil && !errors.Is(ev.err, context.Canceled) {
 		c.stats.Failures++
-		c.stats.LastError = ev.err
+		c.stats.LastError, c.stats.LastFailure = ev.err, now
 	}
 }
 
@@ -311,9 +325,18 @@ type walIndex struct {
 }
 
 // readWALIndex reads the wal-index header and the count of backfilled
-// frames from an -shm file, in the machine's byte order. The header is
-// kept twice; ok is false when the copies differ (a writer is changing
-// them: its commit will ask again) or do not look like one.
+// frames from an -shm file, in the machine's byte order, as SQLite's
+// "Database File Format" document lays them out in "The WAL-Index Format"
+// (https://www.sqlite.org/walformat.html#the_wal_index_file_format): the
+// 48-byte WalIndexHdr is kept twice, at offsets 0 and 48, and the
+// WalCkptInfo follows at 96. Of the header it reads iVersion (u32 at 0,
+// 3007000), isInit (u8 at 12, 1 once initialised), szPage (u16 at 14, the
+// page size, 1 meaning 65536) and mxFrame (u32 at 16, the last valid frame
+// in the log); of the checkpoint information nBackfill (u32 at 96, the
+// frames already copied into the database file). A frame is its 24-byte
+// header and a page ("The WAL File Format", in the same document). ok is
+// false when the two copies differ (a writer is changing them: its commit
+// will ask again) or do not look like a header.
 func readWALIndex(shm io.ReaderAt) (idx walIndex, ok bool) {
 	const hdrBytes, version = 48, 3007000
 	var b [2*hdrBytes + 4]byte

@@ -221,6 +221,9 @@ func (m demoMoves) Processed(string, desk.Outcome, time.Duration) { m <- struct{
 // Reconnected is of no interest to the demo.
 func (demoMoves) Reconnected(string) {}
 
+// Panicked is not counted by the demo: the intake logs each panic.
+func (demoMoves) Panicked(string) {}
+
 // readable shows a sent mail as a person reads it: the headers that matter,
 // the decoded text and the attached files, indented.
 func readable(raw []byte) string {

@@ -2,8 +2,8 @@ package main
 
 // /healthz (DESIGN §10): 200 {"status":"ok"}, or 503
 // {"status":"unhealthy","reasons":[...]} when the database cannot be
-// written, a mailbox has not been reached, or mail waits too long to be
-// sent.
+// written or its write-ahead log has outgrown its checkpoints, a mailbox
+// has not been reached, or mail waits too long to be sent.
 
 import (
 	"context"
@@ -32,6 +32,16 @@ const (
 	// defaultOutboxAge is healthLimits.outboxAge when it is 0: [http]
 	// health_outbox_age's default.
 	defaultOutboxAge = 15 * time.Minute
+	// maxHealthyWAL is the longest write-ahead log /healthz accepts. A
+	// working checkpointer starts the log over once it passes 16 MiB
+	// (store's walRestartBytes), so it stays under that plus the
+	// transaction in flight, at most one mail (25 MiB by default, stored
+	// raw with its decoded files). A log 16 times that restart length
+	// means checkpoints have not kept up for a while (they fail, or a
+	// reader pins the log): every reader pays for a long log, and the disk
+	// fills. It is well before that and far from what a working
+	// checkpointer leaves.
+	maxHealthyWAL = 256 << 20
 )
 
 // pollState is what /healthz and /metrics read of one mailbox's intake:
@@ -52,6 +62,9 @@ type healthDB interface {
 	// OutboxWaiting counts the mail waiting to be sent at now and tells
 	// when the one waiting longest was queued.
 	OutboxWaiting(ctx context.Context, now time.Time) (n int, oldest time.Time, err error)
+	// Checkpoints tells the length of the write-ahead log and how its
+	// checkpoints went.
+	checkpointStatser
 }
 
 var _ healthDB = (*store.DB)(nil)
@@ -95,7 +108,8 @@ func staleAfter(mailboxes []MailboxConfig) time.Duration {
 //     from the handler's creation, so that a daemon starting up does not
 //     flap;
 //   - no mail has waited to be sent (due, or tried and waiting for its next
-//     try) for longer than limits.outboxAge since it was queued.
+//     try) for longer than limits.outboxAge since it was queued;
+//   - the write-ahead log is at most maxHealthyWAL long.
 type health struct {
 	db        healthDB
 	mailboxes map[string]pollState
@@ -140,6 +154,9 @@ func (h *health) check(ctx context.Context) []string {
 	var reasons []string
 	if err := h.checkWrite(ctx); err != nil {
 		reasons = append(reasons, "database: "+err.Error())
+	}
+	if reason := walReason(h.db.Checkpoints(), h.now()); reason != "" {
+		reasons = append(reasons, reason)
 	}
 	now := h.now()
 	for _, name := range slices.Sorted(maps.Keys(h.mailboxes)) {
@@ -190,6 +207,25 @@ func (h *health) checkOutbox(ctx context.Context, now time.Time) string {
 	}
 	return fmt.Sprintf("outbox: %d %s to be sent, the oldest queued %s ago (health_outbox_age %s)",
 		n, mails, ago(now.Sub(oldest)), ago(h.limits.outboxAge))
+}
+
+// walReason says what is wrong with the write-ahead log when it is longer
+// than maxHealthyWAL, with the last checkpoint error if no checkpoint has
+// succeeded since; "" when nothing is.
+func walReason(s store.CheckpointStats, now time.Time) string {
+	if s.WALBytes <= maxHealthyWAL {
+		return ""
+	}
+	reason := fmt.Sprintf("database: write-ahead log of %d MiB, over %d MiB", s.WALBytes>>20, maxHealthyWAL>>20)
+	switch {
+	case s.LastError != nil && !s.LastFailure.Before(s.LastSuccess):
+		reason += fmt.Sprintf(": checkpoints failing, the last %s ago: %v", ago(now.Sub(s.LastFailure)), s.LastError)
+	case s.LastSuccess.IsZero():
+		reason += ": no checkpoint has succeeded since the start"
+	default:
+		reason += fmt.Sprintf(": the last checkpoint %s ago did not shorten it", ago(now.Sub(s.LastSuccess)))
+	}
+	return reason
 }
 
 // ago writes d for people: "42s", "7m", "2h5m".

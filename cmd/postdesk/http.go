@@ -67,8 +67,11 @@ func loopbackOnly(h http.Handler) http.Handler {
 // to finish. It returns the address it listens on and wait, which blocks
 // until the server has stopped and returns why it stopped early, if it did
 // (nil after a shutdown). The caller must call wait. An empty listen is an
-// error ([http] listen = "" means no listener: do not call serveHTTP).
-func serveHTTP(ctx context.Context, listen string, h http.Handler, log *slog.Logger) (addr string, wait func() error, err error) {
+// error ([http] listen = "" means no listener: do not call serveHTTP). A
+// panic of the serving goroutine is told to panicked (nil: nobody) and
+// returned by wait.
+func serveHTTP(ctx context.Context, listen string, h http.Handler, log *slog.Logger,
+	panicked func(where string)) (addr string, wait func() error, err error) {
 	if listen == "" {
 		return "", nil, errors.New("http: no listen address")
 	}
@@ -92,6 +95,9 @@ func serveHTTP(ctx context.Context, listen string, h http.Handler, log *slog.Log
 	go func() {
 		defer func() {
 			if v := recover(); v != nil {
+				if panicked != nil {
+					panicked(panicHTTP)
+				}
 				served <- fmt.Errorf("http: serve panicked: %v", v)
 			}
 		}()

@@ -272,7 +272,7 @@ func TestServeHTTP(t *testing.T) {
 	h := newHTTPHandler(db, map[string]pollState{"support": fakePoll{time.Now()}}, newMetrics(db, nil, nil), nil, healthLimits{stale: time.Hour}, false)
 	serveCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	addr, wait, err := serveHTTP(serveCtx, "127.0.0.1:0", h, nil)
+	addr, wait, err := serveHTTP(serveCtx, "127.0.0.1:0", h, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,12 +295,12 @@ func TestServeHTTP(t *testing.T) {
 	}
 
 	t.Run("a second listener on the same address fails at once", func(t *testing.T) {
-		if _, _, err := serveHTTP(serveCtx, addr, h, nil); err == nil {
+		if _, _, err := serveHTTP(serveCtx, addr, h, nil, nil); err == nil {
 			t.Error("serveHTTP on a busy address = nil error")
 		}
 	})
 	t.Run("an empty address is refused, not a random port", func(t *testing.T) {
-		if _, _, err := serveHTTP(serveCtx, "", h, nil); err == nil {
+		if _, _, err := serveHTTP(serveCtx, "", h, nil, nil); err == nil {
 			t.Error(`serveHTTP("") = nil error`)
 		}
 	})
@@ -449,4 +449,6 @@ func TestHTTPWithRealIntakeAndOutbox(t *testing.T) {
 	if code, body, _ := do(t, http.MethodGet, srv.URL+"/healthz"); code != http.StatusOK {
 		t.Errorf("healthz after a poll = %d %s, want 200", code, body)
 	}
+	checkNoPanics(t, values)
+	checkSeries(t, values, map[string]float64{`postdesk_checkpoints_total{result="failed"}`: 0})
 }

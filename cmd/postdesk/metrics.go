@@ -2,8 +2,9 @@ package main
 
 // The Prometheus metrics of `postdesk serve`, on a registry of their own.
 // Intake and the outbox report events through their Observer interfaces;
-// the outbox depth and the last successful poll of each mailbox are read
-// when Prometheus scrapes. Only this package imports Prometheus.
+// the outbox depth, the last successful poll of each mailbox and the
+// store's checkpointer are read when Prometheus scrapes. Only this package
+// imports Prometheus.
 
 import (
 	"context"
@@ -43,10 +44,24 @@ var (
 		store.MailRefusal, store.MailAlert, store.MailContact, store.MailNotice, store.MailTranscript}
 )
 
-// outboxStatser is what the metrics read of the store: *store.DB.
+// outboxStatser is what the metrics read of the outbox: *store.DB.
 type outboxStatser interface {
 	OutboxStats(ctx context.Context) (queued int, oldestQueued time.Time, err error)
 }
+
+// metricsDB is what the metrics read of the store: *store.DB.
+type metricsDB interface {
+	outboxStatser
+	checkpointStatser
+}
+
+var _ metricsDB = (*store.DB)(nil)
+
+// The values of the result label of postdesk_checkpoints_total.
+const (
+	checkpointOK     = "ok"     // CheckpointStats.Runs
+	checkpointFailed = "failed" // CheckpointStats.Failures
+)
 
 // metrics are the daemon's Prometheus metrics. Its methods are safe for
 // concurrent use.
@@ -56,7 +71,8 @@ type metrics struct {
 	processing *prometheus.HistogramVec // postdesk_processing_seconds{mailbox}
 	sends      *prometheus.CounterVec   // postdesk_send_total{kind,result}
 	reconnects *prometheus.CounterVec   // postdesk_imap_reconnects_total{mailbox}
-	state      *stateCollector          // outbox and last polls, read at scrape time
+	panics     *panicCounter            // postdesk_panics_total{where}
+	state      *stateCollector          // outbox, last polls, checkpoints: read at scrape time
 	exposition http.Handler             // serves reg
 }
 
@@ -69,7 +85,7 @@ var (
 // the clock of the outbox age (nil = time.Now); errors reading db during a
 // scrape go to log (nil = discard), and the scrape goes on without the
 // outbox gauges.
-func newMetrics(db outboxStatser, now func() time.Time, log *slog.Logger) *metrics {
+func newMetrics(db metricsDB, now func() time.Time, log *slog.Logger) *metrics {
 	if now == nil {
 		now = time.Now
 	}
@@ -96,14 +112,15 @@ func newMetrics(db outboxStatser, now func() time.Time, log *slog.Logger) *metri
 			Name: "postdesk_imap_reconnects_total",
 			Help: "IMAP logins that replaced a dropped connection or followed a failed attempt, by mailbox.",
 		}, []string{"mailbox"}),
-		state: newStateCollector(db, now),
+		panics: newPanicCounter(db),
+		state:  newStateCollector(db, now),
 	}
 	for _, kind := range knownKinds {
 		for _, result := range []string{sendSent, sendRetry, sendFailed} {
 			m.sends.WithLabelValues(kind, result)
 		}
 	}
-	m.reg.MustRegister(m.mails, m.processing, m.sends, m.reconnects, m.state,
+	m.reg.MustRegister(m.mails, m.processing, m.sends, m.reconnects, m.panics, m.state,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.exposition = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
 		ErrorLog:      promLogger{log},
@@ -157,19 +174,21 @@ func (m *metrics) Failed(kind string, permanent bool) {
 }
 
 // stateCollector reads at scrape time what is kept elsewhere: the outbox in
-// the database and each mailbox's last successful poll.
+// the database, each mailbox's last successful poll and the checkpointer's
+// counts.
 type stateCollector struct {
-	db       outboxStatser
+	db       metricsDB
 	now      func() time.Time
 	queued   *prometheus.Desc
 	age      *prometheus.Desc
 	lastPoll *prometheus.Desc
+	wal      checkpointDescs
 
 	mu        sync.Mutex
 	mailboxes map[string]pollState
 }
 
-func newStateCollector(db outboxStatser, now func() time.Time) *stateCollector {
+func newStateCollector(db metricsDB, now func() time.Time) *stateCollector {
 	return &stateCollector{
 		db:  db,
 		now: now,
@@ -180,6 +199,7 @@ func newStateCollector(db outboxStatser, now func() time.Time) *stateCollector {
 		lastPoll: prometheus.NewDesc("postdesk_last_poll_timestamp_seconds",
 			"Unix time of the last successful poll or IDLE of each mailbox; 0 before the first.",
 			[]string{"mailbox"}, nil),
+		wal: newCheckpointDescs(),
 	}
 }
 
@@ -194,6 +214,7 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.queued
 	ch <- c.age
 	ch <- c.lastPoll
+	c.wal.describe(ch)
 }
 
 // Collect implements prometheus.Collector. A database that does not answer
@@ -212,6 +233,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.queued, prometheus.GaugeValue, float64(queued))
 		ch <- prometheus.MustNewConstMetric(c.age, prometheus.GaugeValue, age)
 	}
+	c.wal.collect(ch, c.db.Checkpoints())
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for name, p := range c.mailboxes {
@@ -221,6 +243,42 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(c.lastPoll, prometheus.GaugeValue, ts, name)
 	}
+}
+
+// checkpointDescs are the series of the store's checkpointer
+// (store.CheckpointStats).
+type checkpointDescs struct {
+	walBytes, total, lastSuccess *prometheus.Desc
+}
+
+func newCheckpointDescs() checkpointDescs {
+	return checkpointDescs{
+		walBytes: prometheus.NewDesc("postdesk_wal_bytes",
+			"Length of the SQLite write-ahead log when the checkpointer last looked; it grows when checkpoints fail.",
+			nil, nil),
+		total: prometheus.NewDesc("postdesk_checkpoints_total",
+			"Background WAL checkpoints by result: ok, or failed (an error or a recovered panic).",
+			[]string{"result"}, nil),
+		lastSuccess: prometheus.NewDesc("postdesk_checkpoint_last_success_timestamp_seconds",
+			"Unix time of the last successful WAL checkpoint; 0 before the first.", nil, nil),
+	}
+}
+
+func (d checkpointDescs) describe(ch chan<- *prometheus.Desc) {
+	ch <- d.walBytes
+	ch <- d.total
+	ch <- d.lastSuccess
+}
+
+func (d checkpointDescs) collect(ch chan<- prometheus.Metric, s store.CheckpointStats) {
+	last := 0.0
+	if !s.LastSuccess.IsZero() {
+		last = float64(s.LastSuccess.UnixNano()) / 1e9
+	}
+	ch <- prometheus.MustNewConstMetric(d.walBytes, prometheus.GaugeValue, float64(s.WALBytes))
+	ch <- prometheus.MustNewConstMetric(d.total, prometheus.CounterValue, float64(s.Runs), checkpointOK)
+	ch <- prometheus.MustNewConstMetric(d.total, prometheus.CounterValue, float64(s.Failures), checkpointFailed)
+	ch <- prometheus.MustNewConstMetric(d.lastSuccess, prometheus.GaugeValue, last)
 }
 
 // promLogger logs promhttp's errors with slog, on one line.

@@ -70,7 +70,7 @@ func TestMetricsOnLoopbackOnlyOverTCP(t *testing.T) {
 	other := nonLoopbackAddr(t)
 	for _, public := range []bool{false, true} {
 		ctx, cancel := context.WithCancel(t.Context())
-		addr, wait, err := serveHTTP(ctx, net.JoinHostPort("", "0"), metricsAccessApp(t, public), nil)
+		addr, wait, err := serveHTTP(ctx, net.JoinHostPort("", "0"), metricsAccessApp(t, public), nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

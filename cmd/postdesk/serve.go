@@ -71,7 +71,7 @@ func (d *daemonRun) run(ctx context.Context) error {
 		limits := healthLimits{stale: staleAfter(d.app.cfg.Mailboxes), outboxAge: d.app.cfg.HTTP.HealthOutboxAge.Duration}
 		h := newHTTPHandler(d.app.db, pollStates(d.pollers), d.app.metrics, d.app.now, limits, d.app.cfg.HTTP.MetricsPublic)
 		h = d.app.surveyRoutes(h)
-		_, wait, err := serveHTTP(ctx, listen, h, d.log) // it logs the address
+		_, wait, err := serveHTTP(ctx, listen, h, d.log, d.app.metrics.Panicked) // it logs the address
 		if err != nil {
 			return err
 		}

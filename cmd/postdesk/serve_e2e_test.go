@@ -332,6 +332,8 @@ func TestServeConfirmsMailFromDovecot(t *testing.T) {
 		t.Errorf("second confirmation subject %q lacks [Case #2]", subj)
 	}
 	e.waitMailboxes(within(t), 0, 2)
+	values, _ := scrape(t, "http://"+e.httpAddr) // loopback: /metrics answers
+	checkNoPanics(t, values)
 }
 
 // get fetches path from the daemon's HTTP listener.

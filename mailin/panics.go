@@ -1,0 +1,34 @@
+package mailin
+
+// Where a recovered panic happened, as Observer.Panicked names it. Each
+// names one recover that turns a panic into an error, a quarantine or a
+// fallback, so that the daemon goes on: a count that moves is a bug to
+// find in the logs.
+const (
+	// PanicIntake: Intake.Prepare; the message is quarantined.
+	PanicIntake = "mailin.intake"
+	// PanicPrescan: the pre-scan; the message is quarantined as too complex.
+	PanicPrescan = "mailin.prescan"
+	// PanicParse: parsing; the message is quarantined as unreadable.
+	PanicParse = "mailin.parse"
+	// PanicEnmime: inside enmime; the header-only fallback is tried.
+	PanicEnmime = "mailin.enmime"
+	// PanicElide: the splitter of elision; enmime parses the raw bytes.
+	PanicElide = "mailin.elide"
+	// PanicRecord: the desk, recording a message; it counts as a failed
+	// attempt.
+	PanicRecord = "mailin.record"
+	// PanicFetch: reading a FETCH; the connection is closed.
+	PanicFetch = "mailin.fetch"
+	// PanicWorker: a parsing worker outside Prepare; the message counts as
+	// a failed attempt.
+	PanicWorker = "mailin.worker"
+)
+
+// panicked tells the Observer, if any, of a panic recovered at where. It
+// may be called from any of the Poller's goroutines.
+func (p *Poller) panicked(where string) {
+	if p.o.Observer != nil {
+		p.o.Observer.Panicked(where)
+	}
+}
