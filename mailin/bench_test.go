@@ -2,14 +2,13 @@ package mailin
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/postdesk/postdesk/mailin/mailmix"
 )
 
 // The realistic mix of the issue "Speed" comes from mailmix, as for
-// cmd/postdesk-bench: 45 % plain text of about 2 KB, 45 %
+// cmd/postdesk-bench and the message benchmarks (Parse, Prescan): 45 % plain text of about 2 KB, 45 %
 // multipart/alternative of about 8 KB, 5 % ISO-2022-JP text, 5 %
 // multipart/mixed with a 1 MiB base64 attachment. benchMix holds one block
 // of 20 mails in that proportion.
@@ -45,32 +44,9 @@ func benchBigMail() []byte {
 	return raw
 }
 
-// randomBytes returns n incompressible bytes (like a zip) from seed.
-func randomBytes(seed uint64, n int) []byte {
-	var s [32]byte
-	s[0] = byte(seed)
-	data := make([]byte, n)
-	_, _ = rand.NewChaCha8(s).Read(data)
-	return data
-}
-
 // benchIntake is the Intake of BenchmarkPrepare, configured like the
 // daemon's defaults.
 func benchIntake() *Intake { return &Intake{MaxBytes: 25 << 20, AttachmentBytes: 5 << 20} }
-
-// BenchmarkParse is Parse over the realistic mix (sub-benchmark "mix",
-// one mail per iteration, reporting mails/s) and over each class alone.
-func BenchmarkParse(b *testing.B) {
-	benchEach(b, func(raw []byte) error {
-		_, err := Parse(raw)
-		return err
-	})
-}
-
-// BenchmarkPrescan is the pre-scan alone over the same mail.
-func BenchmarkPrescan(b *testing.B) {
-	benchEach(b, func(raw []byte) error { return Prescan(raw, Limits{}) })
-}
 
 // BenchmarkPrepare is Intake.Prepare (size gate, pre-scan, Parse) over the
 // same mail, and over the 25 MiB mail with a 19 MB attachment.

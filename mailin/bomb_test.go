@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/postdesk/postdesk/desk"
+	"github.com/postdesk/postdesk/message"
 )
 
 // bombs are the mail DESIGN.md §8 says enmime must never see, generated
@@ -25,7 +26,74 @@ var bombs = []struct {
 }{
 	{"3000-deep multipart", func() []byte { return nestedMail(3000) }, 0, "nesting depth 21, limit 20"},
 	{"100000 parts", func() []byte { return manyPartsMail(100_000) }, 0, "501 parts, limit 500"},
-	{"40 MiB line", func() []byte { return longLineMail(40 << 20) }, 64 << 20, fmt.Sprintf("a line of %d bytes, limit %d", 40<<20, DefaultLineBytes)},
+	{"40 MiB line", func() []byte { return longLineMail(40 << 20) }, 64 << 20, fmt.Sprintf("a line of %d bytes, limit %d", 40<<20, message.DefaultLineBytes)},
+}
+
+// fixtures is the folder of message's .eml fixtures, which intake must
+// pass too.
+var fixtures = filepath.Join("..", "message", "testdata")
+
+// readFixture reads a file of fixtures.
+func readFixture(t testing.TB, name string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(fixtures, name))
+	if err != nil {
+		t.Fatalf("read fixture: %v", err)
+	}
+	return raw
+}
+
+// The generators of the bombs are those of message/prescan_test.go, which
+// tests the pre-scan on them; these go through the Intake.
+
+// mailHead is the top header of generated mail, without Content-Type.
+const mailHead = "From: Mallory <mallory@example.net>\r\n" +
+	"To: support@example.com\r\n" +
+	"Subject: generated\r\n" +
+	"Date: Mon, 02 Jan 2006 15:04:05 +0000\r\n" +
+	"Message-ID: <generated@example.net>\r\n" +
+	"MIME-Version: 1.0\r\n"
+
+// nestedMail is a message of depth multiparts, each the only part of the
+// one around it, with a text part in the innermost.
+func nestedMail(depth int) []byte {
+	var b bytes.Buffer
+	b.Grow(depth*80 + 512)
+	b.WriteString(mailHead)
+	for i := range depth {
+		fmt.Fprintf(&b, "Content-Type: multipart/mixed; boundary=\"b%d\"\r\n\r\n--b%d\r\n", i, i)
+	}
+	b.WriteString("Content-Type: text/plain\r\n\r\nbottom\r\n")
+	for i := depth - 1; i >= 0; i-- {
+		fmt.Fprintf(&b, "--b%d--\r\n", i)
+	}
+	return b.Bytes()
+}
+
+// manyPartsMail is a multipart message of n text parts.
+func manyPartsMail(n int) []byte {
+	const part = "--b\r\nContent-Type: text/plain\r\n\r\nx\r\n"
+	var b bytes.Buffer
+	b.Grow(n*len(part) + 512)
+	b.WriteString(mailHead + "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n")
+	for range n {
+		b.WriteString(part)
+	}
+	b.WriteString("--b--\r\n")
+	return b.Bytes()
+}
+
+// longLineMail is a text message whose body is one line of n bytes.
+func longLineMail(n int) []byte {
+	head := mailHead + "Content-Type: text/plain\r\n\r\n"
+	b := make([]byte, len(head)+n+2)
+	copy(b, head)
+	line := b[len(head) : len(head)+n]
+	for i := range line {
+		line[i] = 'a'
+	}
+	copy(b[len(head)+n:], "\r\n")
+	return b
 }
 
 func TestIntakeQuarantinesBombs(t *testing.T) {
@@ -68,7 +136,7 @@ func TestIntakeSizeGateComesFirst(t *testing.T) {
 }
 
 func TestIntakePassesFixtures(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "*.eml"))
+	files, _ := filepath.Glob(filepath.Join(fixtures, "*.eml"))
 	for _, file := range files {
 		d := newRecordingDesk()
 		it := &Intake{Desk: d}
@@ -84,7 +152,7 @@ func TestIntakePassesFixtures(t *testing.T) {
 }
 
 func TestIntakeLimits(t *testing.T) {
-	it := &Intake{MaxBytes: 1 << 20, Limits: Limits{Parts: 3}}
+	it := &Intake{MaxBytes: 1 << 20, Limits: message.Limits{Parts: 3}}
 	if l := it.limits(); l.DecodedBytes != 4<<20 || l.Parts != 3 {
 		t.Errorf("limits() = %+v, want DecodedBytes 4 × MaxBytes and Parts kept", l)
 	}
@@ -101,11 +169,11 @@ func BenchmarkPrescanBomb(b *testing.B) {
 	for _, bomb := range bombs {
 		b.Run(strings.ReplaceAll(bomb.name, " ", "-"), func(b *testing.B) {
 			raw := bomb.mail()
-			l := Limits{DecodedBytes: 4 * max(bomb.maxBytes, 25<<20)}
+			l := message.Limits{DecodedBytes: 4 * max(bomb.maxBytes, 25<<20)}
 			b.SetBytes(int64(len(raw)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := Prescan(raw, l); err == nil {
+				if err := message.Prescan(raw, l); err == nil {
 					b.Fatal("bomb passed")
 				}
 			}
@@ -115,7 +183,7 @@ func BenchmarkPrescanBomb(b *testing.B) {
 
 // BenchmarkPrescanFixtures is the cost of the pre-scan on ordinary mail.
 func BenchmarkPrescanFixtures(b *testing.B) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "*.eml"))
+	files, _ := filepath.Glob(filepath.Join(fixtures, "*.eml"))
 	var raws [][]byte
 	for _, file := range files {
 		raws = append(raws, readFixture(b, filepath.Base(file)))
@@ -123,7 +191,7 @@ func BenchmarkPrescanFixtures(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		for _, raw := range raws {
-			if err := Prescan(raw, Limits{}); err != nil {
+			if err := message.Prescan(raw, message.Limits{}); err != nil {
 				b.Fatal(err)
 			}
 		}

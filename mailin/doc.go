@@ -1,11 +1,8 @@
-// Package mailin fetches inbound mail (IMAP or .eml files), gates and parses
-// it, classifies machine mail, and hands it to the desk.
-//
-// Parse turns raw bytes into a Message (a desk.Inbound plus the defects the
-// parser repaired); it never panics on mail from the internet and returns an
-// error only when nothing usable can be read, so that the caller can
-// quarantine the raw bytes. Classify tells mail written by a person from
-// machine mail (loops, bounces, feedback reports, auto-replies, bulk mail,
-// robot senders, null reverse paths, RFC 3834 and RFC 3464). ReadFiles reads
-// .eml files for `postdesk ingest`.
+// Package mailin is the intake transports: the IMAP loop (IDLE, poll
+// fallback, reconnect, streaming fetch, size gate, parsing pipeline, MOVE
+// after commit, RFC 6851), .eml files and stdin (ReadFiles), and the
+// Intake that joins them to the desk: Prepare (size gate, then
+// message.Prescan and message.ParseWith, which do all the MIME work) and
+// Record (the desk's decision in one transaction, or a quarantine of the
+// raw bytes).
 package mailin

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/postdesk/postdesk/desk"
+	"github.com/postdesk/postdesk/message"
 )
 
 // Receiver is where intake hands each mail: the desk.
@@ -39,7 +40,7 @@ type Intake struct {
 	// Limits bound the MIME structure of a message (Prescan); zero fields
 	// mean the defaults, and DecodedBytes 4 × MaxBytes. A message over
 	// them is quarantined, not parsed.
-	Limits Limits
+	Limits message.Limits
 	// AttachmentBytes is the largest file whose data a parsed message
 	// holds; 0 = no limit. A larger file keeps only its decoded size
 	// (desk.Attachment.Size, with nil Data), which is all the desk needs to
@@ -47,7 +48,7 @@ type Intake struct {
 	// base64 file over it is counted while it is decoded, never held whole.
 	AttachmentBytes int64
 	// TextBytes caps the decoded text and HTML bodies kept per message; 0 =
-	// 1 MiB (DefaultTextBytes), values under 1 KiB count as 1 KiB. A longer
+	// 1 MiB (message.DefaultTextBytes), values under 1 KiB count as 1 KiB. A longer
 	// body is cut at a character boundary and ends with a line saying so;
 	// the raw mail, which the desk stores, keeps everything. The HTML is
 	// cut before it is sanitised and converted to text, so the work per
@@ -78,7 +79,7 @@ func (it *Intake) Process(ctx context.Context, raw []byte, src Source) (desk.Res
 type Prepared struct {
 	raw        []byte
 	src        Source
-	msg        *Message
+	msg        *message.Message
 	quarantine string   // why the message is quarantined instead; "" when msg is set
 	panics     []string // where panics were recovered while preparing it (PanicXxx)
 }
@@ -99,15 +100,15 @@ func (it *Intake) Prepare(raw []byte, src Source) (p *Prepared) {
 		p.quarantine = fmt.Sprintf("larger than %d bytes", limit)
 		return p
 	}
-	if err := Prescan(raw, it.limits()); errors.Is(err, ErrTooComplex) {
-		if errors.Is(err, errPanic) {
-			p.panics = append(p.panics, PanicPrescan)
+	if err := message.Prescan(raw, it.limits()); errors.Is(err, message.ErrTooComplex) {
+		if errors.Is(err, message.ErrPanic) {
+			p.panics = append(p.panics, message.PanicPrescan)
 		}
 		p.quarantine = err.Error()
 		return p
 	}
-	m, _, err := parse(raw, parseOptions{keep: it.AttachmentBytes, textBytes: textLimit(it.TextBytes),
-		panicked: func(where string) { p.panics = append(p.panics, where) }})
+	m, err := message.ParseWith(raw, message.ParseOptions{AttachmentBytes: it.AttachmentBytes, TextBytes: it.TextBytes,
+		Panicked: func(where string) { p.panics = append(p.panics, where) }})
 	if err != nil {
 		p.quarantine = "unreadable: " + err.Error()
 		return p
@@ -158,7 +159,7 @@ func (it *Intake) TooLarge(ctx context.Context, header []byte, size int64, src S
 	if it.DryRun {
 		return desk.Result{Outcome: desk.Quarantined, Reason: reason}, nil
 	}
-	m, err := Parse(header)
+	m, err := message.Parse(header)
 	if err != nil {
 		return it.Desk.Quarantine(ctx, header, src.Mailbox, src.UID, reason+"; header unreadable: "+err.Error())
 	}
@@ -178,7 +179,7 @@ func (it *Intake) maxBytes() int64 {
 
 // limits are the pre-scan's limits: decoded bodies may take 4 × the raw
 // size bound.
-func (it *Intake) limits() Limits {
+func (it *Intake) limits() message.Limits {
 	l := it.Limits
 	if l.DecodedBytes <= 0 {
 		l.DecodedBytes = 4 * it.maxBytes()

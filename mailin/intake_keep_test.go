@@ -2,9 +2,11 @@ package mailin
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/postdesk/postdesk/desk"
+	"github.com/postdesk/postdesk/message"
 )
 
 // lastDesk keeps the last mail it is handed.
@@ -50,7 +52,35 @@ func TestIntakeAttachmentBytes(t *testing.T) {
 		}
 		if len(files) != 1 || files[0].Size != 1<<20 || (files[0].Data != nil) != tt.held ||
 			(tt.held && len(files[0].Data) != 1<<20) || files[0].ContentType != "application/zip" {
-			t.Errorf("AttachmentBytes %d: files %+v, want the 1 MiB zip, data held %v", tt.limit, attachmentsOf(files), tt.held)
+			t.Errorf("AttachmentBytes %d: files %+v, want the 1 MiB zip, data held %v", tt.limit, attachmentSummary(files), tt.held)
+		}
+	}
+}
+
+// attachmentSummary is what the error of TestIntakeAttachmentBytes shows of each
+// file: not its data.
+func attachmentSummary(files []desk.Attachment) []string {
+	out := make([]string, len(files))
+	for i, a := range files {
+		out[i] = fmt.Sprintf("%s %s %d bytes, data %d bytes", a.Filename, a.ContentType, a.Size, len(a.Data))
+	}
+	return out
+}
+
+// TestIntakeTextBytes: Intake.TextBytes reaches the parser, 0 meaning
+// message.DefaultTextBytes; the raw mail is kept whole.
+func TestIntakeTextBytes(t *testing.T) {
+	raw := benchHTMLMail() // 24 MiB of HTML
+	for _, tt := range []struct{ set, want int64 }{{0, message.DefaultTextBytes}, {4 << 10, 4 << 10}} {
+		p := (&Intake{TextBytes: tt.set}).Prepare(raw, Source{})
+		if p.msg == nil {
+			t.Fatalf("TextBytes %d: quarantined: %s", tt.set, p.quarantine)
+		}
+		if n := int64(len(p.msg.HTML)); n > tt.want || n < tt.want/2 {
+			t.Errorf("TextBytes %d: HTML of %d bytes, want at most %d and near it", tt.set, n, tt.want)
+		}
+		if len(p.msg.Raw) != len(raw) {
+			t.Errorf("TextBytes %d: the raw mail is not kept whole", tt.set)
 		}
 	}
 }

@@ -1,20 +1,13 @@
 package mailin
 
-// Where a recovered panic happened, as Observer.Panicked names it. Each
-// names one recover that turns a panic into an error, a quarantine or a
-// fallback, so that the daemon goes on: a count that moves is a bug to
-// find in the logs.
+// Where a recovered panic happened, as Observer.Panicked names it, beside
+// message's PanicPrescan, PanicParse, PanicEnmime and PanicElide, which
+// the Intake passes on. Each names one recover that turns a panic into an
+// error, a quarantine or a fallback, so that the daemon goes on: a count
+// that moves is a bug to find in the logs.
 const (
 	// PanicIntake: Intake.Prepare; the message is quarantined.
 	PanicIntake = "mailin.intake"
-	// PanicPrescan: the pre-scan; the message is quarantined as too complex.
-	PanicPrescan = "mailin.prescan"
-	// PanicParse: parsing; the message is quarantined as unreadable.
-	PanicParse = "mailin.parse"
-	// PanicEnmime: inside enmime; the header-only fallback is tried.
-	PanicEnmime = "mailin.enmime"
-	// PanicElide: the splitter of elision; enmime parses the raw bytes.
-	PanicElide = "mailin.elide"
 	// PanicRecord: the desk, recording a message; it counts as a failed
 	// attempt.
 	PanicRecord = "mailin.record"

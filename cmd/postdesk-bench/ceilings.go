@@ -19,6 +19,7 @@ import (
 	"github.com/postdesk/postdesk/mailin/mailmix"
 	"github.com/postdesk/postdesk/mailout"
 	"github.com/postdesk/postdesk/mailout/smtpsink"
+	"github.com/postdesk/postdesk/message"
 	"github.com/postdesk/postdesk/store"
 	"github.com/postdesk/postdesk/templates"
 	"github.com/postdesk/postdesk/threading"
@@ -27,7 +28,7 @@ import (
 // ceilingResult holds the stage ceilings in mails per second.
 type ceilingResult struct {
 	Mails int `json:"mails"`
-	// Parse is mailin.Parse alone, on one goroutine (as the daemon's intake
+	// Parse is message.Parse alone, on one goroutine (as the daemon's intake
 	// of one mailbox runs) and on GOMAXPROCS goroutines.
 	ParseMailsPerS1   float64 `json:"parse_mails_per_s_1_goroutine"`
 	ParseMailsPerSAll float64 `json:"parse_mails_per_s_all_goroutines"`
@@ -96,7 +97,7 @@ func (b *bench) ceilings() (*ceilingResult, error) {
 	// Warm up (charset tables, regexps), then time parsing with nothing
 	// kept, as the daemon keeps nothing; the store stage gets its own copy.
 	for _, raw := range raws[:min(n, mailmix.Block)] {
-		if _, err := mailin.Parse(raw); err != nil {
+		if _, err := message.Parse(raw); err != nil {
 			return nil, fmt.Errorf("parse generated mail: %w", err)
 		}
 	}
@@ -105,7 +106,7 @@ func (b *bench) ceilings() (*ceilingResult, error) {
 	start := time.Now()
 	for i, raw := range raws {
 		t := time.Now()
-		if _, err := mailin.Parse(raw); err != nil {
+		if _, err := message.Parse(raw); err != nil {
 			return nil, fmt.Errorf("parse generated mail %d: %w", i, err)
 		}
 		parseKinds.add(b.gen.Kind(i), time.Since(t))
@@ -118,9 +119,9 @@ func (b *bench) ceilings() (*ceilingResult, error) {
 		return nil, err
 	}
 	r.ParseMailsPerSAll = round(perSecond(n, d), 1)
-	msgs := make([]*mailin.Message, n)
+	msgs := make([]*message.Message, n)
 	for i, raw := range raws {
-		if msgs[i], err = mailin.Parse(raw); err != nil {
+		if msgs[i], err = message.Parse(raw); err != nil {
 			return nil, err
 		}
 	}
@@ -179,7 +180,7 @@ func parallelParse(raws [][]byte, workers int) (time.Duration, error) {
 				if i >= len(raws) {
 					return
 				}
-				if _, err := mailin.Parse(raws[i]); err != nil {
+				if _, err := message.Parse(raws[i]); err != nil {
 					failed.Store(&err)
 					return
 				}

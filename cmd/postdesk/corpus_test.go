@@ -17,6 +17,7 @@ import (
 
 	"github.com/postdesk/postdesk/desk"
 	"github.com/postdesk/postdesk/mailin"
+	"github.com/postdesk/postdesk/message"
 )
 
 // sharedCorpus is the real-world mail of other projects (see its README):
@@ -24,7 +25,7 @@ import (
 var sharedCorpus = filepath.Join("..", "..", "..", "shared", "corpus")
 
 // corpusMachineAllowed lists sisimai machine mail that is treated as a
-// person's, with the reason; it matches mailin/classify_test.go.
+// person's, with the reason; it matches message/classify_test.go.
 var corpusMachineAllowed = map[string]string{
 	"bsd/lhost-sendmail-14.eml": "a person forwarding a bounce inline with a comment",
 }
@@ -124,7 +125,7 @@ func readExpectations(t *testing.T, path string) map[string]corpusExpectation {
 // every address net/mail reads in the From field.
 func fromAddresses(raw []byte) []string {
 	var out []string
-	if m, err := mailin.Parse(raw); err == nil && m.From != "" {
+	if m, err := message.Parse(raw); err == nil && m.From != "" {
 		out = append(out, strings.ToLower(m.From))
 	}
 	if msg, err := mail.ReadMessage(bytes.NewReader(raw)); err == nil {
@@ -140,7 +141,7 @@ func fromAddresses(raw []byte) []string {
 // correspondents returns, lower-cased, the From and Cc addresses of a
 // person's mail: who may legitimately be written to about its case.
 func correspondents(raw []byte) []string {
-	m, err := mailin.Parse(raw)
+	m, err := message.Parse(raw)
 	if err != nil {
 		return nil
 	}

@@ -83,7 +83,7 @@ func TestLifecycleAsSupportRunsIt(t *testing.T) {
 
 	// 4. ISO-2022-JP: decoded subject, language ja, a Japanese
 	// confirmation; Language: fr gets French.
-	line = e.ingest("../../mailin/testdata/iso2022jp.eml")
+	line = e.ingest("../../message/testdata/iso2022jp.eml")
 	c = e.show(line.Case)
 	if c.Language != "ja" || c.Subject != "障害報告：サーバーが応答しません" {
 		t.Errorf("Japanese case: language %s subject %q", c.Language, c.Subject)

@@ -1,13 +1,13 @@
 // Package mailmix generates the realistic mix of mail the benchmarks use
-// (cmd/postdesk-bench and the mailin benchmarks): 45 % plain text of about
-// 2 KB, 45 % multipart/alternative of about 8 KB (quoted-printable text and
-// HTML, as Outlook sends), 5 % ISO-2022-JP text and 5 % multipart/mixed with
-// a 1 MiB base64 attachment, plus one big mail for the peak RSS measures.
-// Every mail is deterministic from the seed and its index, except for the
-// Date and Received times.
+// (cmd/postdesk-bench, the mailin and the message benchmarks): 45 % plain
+// text of about 2 KB, 45 % multipart/alternative of about 8 KB
+// (quoted-printable text and HTML, as Outlook sends), 5 % ISO-2022-JP text
+// and 5 % multipart/mixed with a 1 MiB base64 attachment, plus one big
+// mail for the peak RSS measures. Every mail is deterministic from the seed
+// and its index, except for the Date and Received times.
 //
 // It imports the standard library and golang.org/x/text (for ISO-2022-JP)
-// only, never mailin, so that mailin's own tests can use it.
+// only, never mailin or message, so that their own tests can use it.
 package mailmix
 
 import (

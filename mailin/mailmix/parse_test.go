@@ -1,16 +1,16 @@
 package mailmix_test
 
-// These tests parse the generated mail with mailin: from this external test
-// package, as mailmix itself must not import mailin (mailin's benchmarks
-// import mailmix).
+// These tests parse the generated mail with message: from this external
+// test package, as mailmix itself must not import message (message's
+// benchmarks import mailmix).
 
 import (
 	"bytes"
 	"strings"
 	"testing"
 
-	"github.com/postdesk/postdesk/mailin"
 	"github.com/postdesk/postdesk/mailin/mailmix"
+	"github.com/postdesk/postdesk/message"
 )
 
 func TestMixParses(t *testing.T) {
@@ -22,7 +22,7 @@ func TestMixParses(t *testing.T) {
 			continue
 		}
 		seen[k] = true
-		m, err := mailin.Parse(g.Mail("t", i))
+		m, err := message.Parse(g.Mail("t", i))
 		if err != nil {
 			t.Fatalf("%s: Parse: %v", k, err)
 		}
@@ -51,7 +51,7 @@ func TestAttachmentsDiffer(t *testing.T) {
 	var files [][]byte
 	for i := 0; len(files) < 2; i++ {
 		if g.Kind(i) == mailmix.Attachment {
-			m, err := mailin.Parse(g.Mail("t", i))
+			m, err := message.Parse(g.Mail("t", i))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -66,7 +66,7 @@ func TestAttachmentsDiffer(t *testing.T) {
 func TestBigMailParses(t *testing.T) {
 	g := mailmix.New(1, "test")
 	raw, file := g.BigMail("big", 3<<20)
-	m, err := mailin.Parse(raw)
+	m, err := message.Parse(raw)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package mailin
+package message
 
 import (
 	"fmt"
@@ -19,10 +19,12 @@ import (
 // never decodes more than a few times TextBytes of it.
 
 // DefaultTextBytes is the cap on the text and on the HTML body a parsed
-// message keeps when Intake.TextBytes is 0 (limits.text_bytes).
+// message keeps when ParseOptions.TextBytes is 0 (mailin.Intake.TextBytes,
+// limits.text_bytes).
 const DefaultTextBytes = 1 << 20
 
-// minTextBytes is the smallest cap Intake honours: the marker must fit.
+// minTextBytes is the smallest cap ParseOptions.TextBytes gives: the marker
+// must fit.
 const minTextBytes = 1 << 10
 
 // textWork is how many times the cap of text is decoded, cleaned and

@@ -1,4 +1,4 @@
-package mailin
+package message
 
 import (
 	"bufio"
@@ -31,7 +31,7 @@ type Limits struct {
 	// (HTML on one line, base64 without line breaks).
 	LineBytes int
 	// DecodedBytes bounds the size of all leaf bodies together once their
-	// Content-Transfer-Encoding is undone: 100 MiB (Intake uses 4 × its
+	// Content-Transfer-Encoding is undone: 100 MiB (mailin.Intake uses 4 × its
 	// MaxBytes). Leaves are not decoded: their encoded size is counted, an
 	// upper bound (base64 decodes to 3/4, quoted-printable to at most its
 	// size, other encodings keep it), so leaves over the limit as sent are
@@ -137,7 +137,7 @@ func scan(raw []byte, l Limits) (s *prescan) {
 	s = &prescan{l: l.withDefaults(), buf: make([]byte, 8<<10)}
 	defer func() {
 		if r := recover(); r != nil {
-			s.err = fmt.Errorf("%w: pre-scan: %w: %v", ErrTooComplex, errPanic, r)
+			s.err = fmt.Errorf("%w: pre-scan: %w: %v", ErrTooComplex, ErrPanic, r)
 		}
 	}()
 	body, _ := skipPrefix(raw)

@@ -1,4 +1,4 @@
-package mailin
+package message
 
 import (
 	"crypto/md5"
@@ -251,7 +251,7 @@ func parseCorpus(t *testing.T, dir string) map[string]corpusResult {
 		c := perFolder[folder]
 		c[1]++
 		switch {
-		case errors.Is(perr, errPanic):
+		case errors.Is(perr, ErrPanic):
 			t.Errorf("%s: %v", rel, perr)
 		case perr != nil:
 			t.Logf("%s: not parsed: %v", rel, perr)
@@ -285,7 +285,7 @@ func parseCorpus(t *testing.T, dir string) map[string]corpusResult {
 // panicDefect returns the defect that records a recovered enmime panic.
 func panicDefect(m *Message) string {
 	for _, d := range m.Defects {
-		if strings.Contains(d, "enmime: "+errPanic.Error()) {
+		if strings.Contains(d, "enmime: "+ErrPanic.Error()) {
 			return d
 		}
 	}

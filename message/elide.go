@@ -1,4 +1,4 @@
-package mailin
+package message
 
 import (
 	"bufio"
@@ -85,7 +85,7 @@ func (o parseOptions) panic(where string) {
 // envelope is readEnvelope, telling o of a panic inside enmime.
 func (o parseOptions) envelope(body []byte) (*enmime.Envelope, error) {
 	env, err := readEnvelope(body)
-	if errors.Is(err, errPanic) {
+	if errors.Is(err, ErrPanic) {
 		o.panic(PanicEnmime)
 	}
 	return env, err

@@ -1,4 +1,4 @@
-package mailin
+package message
 
 import (
 	"bytes"
@@ -383,7 +383,7 @@ func FuzzPrescan(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		for _, l := range []Limits{{}, small} {
 			err := Prescan(raw, l)
-			if errors.Is(err, errPanic) {
+			if errors.Is(err, ErrPanic) {
 				t.Fatalf("Prescan panicked: %v", err)
 			}
 			limitOf(t, err)

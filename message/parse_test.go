@@ -1,4 +1,4 @@
-package mailin
+package message
 
 import (
 	"bytes"
@@ -344,7 +344,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("From: =?utf-8?b?/w==?= <a@b>\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Disposition: attachment; filename*=UTF-8''%00%E2%80%AE..%2F\r\n\r\nx\r\n--x--\r\n"))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		m, err := Parse(raw)
-		if errors.Is(err, errPanic) {
+		if errors.Is(err, ErrPanic) {
 			t.Fatalf("Parse panicked: %v", err)
 		}
 		if err != nil {

@@ -1,4 +1,4 @@
-package mailin
+package message
 
 import (
 	"bufio"
@@ -26,9 +26,9 @@ import (
 // read as a mail: no header field and no body.
 var ErrNoMessage = errors.New("no message")
 
-// errPanic marks an error Parse made from a recovered panic; tests look for
-// it, since a panic is always a bug to fix.
-var errPanic = errors.New("panic")
+// ErrPanic marks an error Parse or Prescan made from a recovered panic:
+// always a bug to fix. Tests look for it, and intake counts it.
+var ErrPanic = errors.New("panic")
 
 // Message is one parsed inbound mail.
 type Message struct {
@@ -84,7 +84,7 @@ func parse(raw []byte, o parseOptions) (m *Message, st elideStats, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			o.panic(PanicParse)
-			m, err = nil, fmt.Errorf("parse message: %w: %v", errPanic, r)
+			m, err = nil, fmt.Errorf("parse message: %w: %v", ErrPanic, r)
 		}
 	}()
 	body, junk := skipPrefix(raw)
@@ -220,7 +220,7 @@ func isFieldLine(b []byte) bool {
 func readEnvelope(body []byte) (env *enmime.Envelope, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			env, err = nil, fmt.Errorf("enmime: %w: %v", errPanic, r)
+			env, err = nil, fmt.Errorf("enmime: %w: %v", ErrPanic, r)
 		}
 	}()
 	return parser.ReadEnvelope(bytes.NewReader(body))

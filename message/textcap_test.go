@@ -1,4 +1,4 @@
-package mailin
+package message
 
 import (
 	"bytes"
@@ -102,6 +102,21 @@ func checkCapped(t *testing.T, field, got, whole string, limit int) {
 	}
 }
 
+// prescanParse does to raw what mailin's Intake with its defaults does:
+// the pre-scan with the limits of a 25 MiB size gate, then ParseWith with
+// the zero options. It fails the test where the Intake would quarantine.
+func prescanParse(t *testing.T, raw []byte) *Message {
+	t.Helper()
+	if err := Prescan(raw, Limits{DecodedBytes: 4 * (25 << 20)}); err != nil {
+		t.Fatalf("pre-scan: %v", err)
+	}
+	m, err := ParseWith(raw, ParseOptions{})
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	return m
+}
+
 func TestTextCapped(t *testing.T) {
 	const limit = 1 << 20
 	lines, long := bigText(3<<20, false), bigText(3<<20, true)
@@ -127,14 +142,11 @@ func TestTextCapped(t *testing.T) {
 			checkCapped(t, "Text", m.Text, tt.whole, limit)
 		})
 	}
-	t.Run("through Intake with the default cap", func(t *testing.T) {
+	t.Run("through ParseWith with the default cap", func(t *testing.T) {
 		raw := singlePart("text/plain; charset=utf-8", "8bit", long)
-		p := (&Intake{}).Prepare(raw, Source{})
-		if p.msg == nil {
-			t.Fatalf("quarantined: %s", p.quarantine)
-		}
-		checkCapped(t, "Text", p.msg.Text, long, DefaultTextBytes)
-		if !bytes.Equal(p.msg.Raw, raw) {
+		m := prescanParse(t, raw)
+		checkCapped(t, "Text", m.Text, long, DefaultTextBytes)
+		if !bytes.Equal(m.Raw, raw) {
 			t.Error("the raw mail is not kept whole")
 		}
 	})
@@ -149,11 +161,7 @@ func TestTextCapped(t *testing.T) {
 
 func TestHTMLCapped(t *testing.T) {
 	raw := benchHTMLMail()
-	p := (&Intake{}).Prepare(raw, Source{})
-	if p.msg == nil {
-		t.Fatalf("quarantined: %s", p.quarantine)
-	}
-	m := p.msg
+	m := prescanParse(t, raw)
 	checkCapped(t, "Text", m.Text, "", DefaultTextBytes)
 	if len(m.HTML) > DefaultTextBytes || !strings.HasSuffix(m.HTML, "<p>"+cutMarker(DefaultTextBytes)+"</p>") {
 		t.Errorf("HTML is %d bytes, ends …%q: want at most %d ending with the marker", len(m.HTML), m.HTML[max(0, len(m.HTML)-80):], DefaultTextBytes)
