@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/postdesk/postdesk/config"
 	"github.com/postdesk/postdesk/desk"
 	"github.com/postdesk/postdesk/mailin"
 	"github.com/postdesk/postdesk/mailout"
@@ -29,7 +30,7 @@ const defaultConfigPath = "postdesk.toml"
 
 // app is postdesk wired from one configuration.
 type app struct {
-	cfg     *Config
+	cfg     *config.Config
 	db      *store.DB
 	desk    *desk.Desk
 	sender  *mailout.Sender // nil when no [smtp] host is configured
@@ -71,19 +72,19 @@ func hostname() string {
 // loadConfig reads the configuration at path. When the path was not given
 // and ./postdesk.toml does not exist, defaults are used so that read-only
 // commands work in an empty directory.
-func loadConfig(path string, given bool) (*Config, error) {
+func loadConfig(path string, given bool) (*config.Config, error) {
 	if !given {
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			cfg := DefaultConfig()
+			cfg := config.DefaultConfig()
 			cfg.Desk.Address = "support@postdesk.invalid"
 			return cfg, nil
 		}
 	}
-	return LoadConfig(path)
+	return config.Load(path)
 }
 
 // openApp opens the database and builds the desk and the outbox sender.
-func openApp(ctx context.Context, cfg *Config, o appOptions) (*app, error) {
+func openApp(ctx context.Context, cfg *config.Config, o appOptions) (*app, error) {
 	if o.now == nil {
 		o.now = time.Now
 	}
@@ -125,7 +126,7 @@ func openApp(ctx context.Context, cfg *Config, o appOptions) (*app, error) {
 
 // deskOptions turns the configuration into the desk's options (all but
 // the secrets, the clock and the logger).
-func deskOptions(cfg *Config) (desk.Options, error) {
+func deskOptions(cfg *config.Config) (desk.Options, error) {
 	loc, err := time.LoadLocation(cfg.Desk.Timezone)
 	if err != nil {
 		return desk.Options{}, fmt.Errorf("desk.timezone: %w", err)
@@ -149,8 +150,9 @@ func deskOptions(cfg *Config) (desk.Options, error) {
 		}
 	}
 	agentOptions(cfg, &o)
+	targets := cfg.SLA.Targets()
 	for _, sev := range desk.Severities() {
-		o.Targets[sev] = cfg.SLA.target(sev).Duration
+		o.Targets[sev] = targets[string(sev)]
 	}
 	for name, p := range cfg.Plans {
 		o.Plans[name] = desk.Plan{MaxSeverity: desk.Severity(p.MaxSeverity), Technical: p.Technical, Contacts: p.Contacts,
@@ -170,9 +172,9 @@ func deskOptions(cfg *Config) (desk.Options, error) {
 
 // agentOptions sets the desk's name, comment address and the settings of
 // [[agent]] and [[mailbox]] agents (DESIGN §9).
-func agentOptions(cfg *Config, o *desk.Options) {
+func agentOptions(cfg *config.Config, o *desk.Options) {
 	o.Name = cfg.Desk.Name
-	o.CommentAddress = cfg.Desk.commentAddress()
+	o.CommentAddress = cfg.Desk.CommentAddressOrDefault()
 	if o.CommentAddress != "" { // one of ours: it never becomes a contact
 		o.OwnAddresses = append(o.OwnAddresses, o.CommentAddress)
 	}
@@ -192,8 +194,8 @@ func agentOptions(cfg *Config, o *desk.Options) {
 // orNever maps a configured day count to the desk's: in the file 0 means
 // "never" (reopen_days, autoclose_days, as config.example.toml documents),
 // while a zero desk option means its default; so 0 becomes desk.Never. The
-// defaults themselves reach the file through DefaultConfig, which takes them
-// from desk.DefaultOptions.
+// defaults themselves reach the file through config.DefaultConfig, which
+// takes them from desk.DefaultOptions.
 func orNever(days int) int {
 	if days == 0 {
 		return desk.Never
@@ -202,18 +204,18 @@ func orNever(days int) int {
 }
 
 // businessHours converts [business_hours] for the desk.
-func businessHours(b BusinessHoursConfig, loc *time.Location) (desk.Hours, error) {
-	start, err := parseClock(b.Start)
+func businessHours(b config.BusinessHoursConfig, loc *time.Location) (desk.Hours, error) {
+	start, err := config.ParseClock(b.Start)
 	if err != nil {
 		return desk.Hours{}, fmt.Errorf("business_hours.start: %w", err)
 	}
-	end, err := parseClock(b.End)
+	end, err := config.ParseClock(b.End)
 	if err != nil {
 		return desk.Hours{}, fmt.Errorf("business_hours.end: %w", err)
 	}
 	h := desk.Hours{Start: start, End: end, Location: loc, Holidays: map[string]bool{}}
 	for _, d := range b.Days {
-		i := slices.Index(weekdays, strings.ToLower(d))
+		i := slices.Index(config.Weekdays(), strings.ToLower(d))
 		if i < 0 {
 			return desk.Hours{}, fmt.Errorf("business_hours.days: unknown day %q", d)
 		}
@@ -226,7 +228,7 @@ func businessHours(b BusinessHoursConfig, loc *time.Location) (desk.Hours, error
 }
 
 // surveyURL is the base of survey links: public_url, else the listener.
-func surveyURL(h HTTPConfig) string {
+func surveyURL(h config.HTTPConfig) string {
 	base := h.PublicURL
 	if base == "" {
 		if h.Listen == "" {
@@ -238,7 +240,7 @@ func surveyURL(h HTTPConfig) string {
 }
 
 // newSender builds the outbox sender of the configured SMTP server.
-func newSender(db *store.DB, cfg *Config, o appOptions, obs mailout.Observer,
+func newSender(db *store.DB, cfg *config.Config, o appOptions, obs mailout.Observer,
 	onFailure func(*store.Tx, *store.OutboxItem, string) error) (*mailout.Sender, error) {
 	tpl, err := templates.New("")
 	if err != nil {
@@ -250,7 +252,7 @@ func newSender(db *store.DB, cfg *Config, o appOptions, obs mailout.Observer,
 	}
 	var roots *x509.CertPool // nil: the system roots
 	if cfg.SMTP.TLSCAFile != "" {
-		if roots, err = loadCAFile(cfg.SMTP.TLSCAFile); err != nil {
+		if roots, err = config.LoadCAFile(cfg.SMTP.TLSCAFile); err != nil {
 			return nil, fmt.Errorf("smtp: %w", err)
 		}
 	}
@@ -266,7 +268,7 @@ func newSender(db *store.DB, cfg *Config, o appOptions, obs mailout.Observer,
 func (a *app) Close() error { return a.db.Close() }
 
 // withApp loads the configuration, opens the app, runs fn and closes it.
-func withApp(ctx context.Context, load func() (*Config, error), o appOptions, fn func(*app) error) error {
+func withApp(ctx context.Context, load func() (*config.Config, error), o appOptions, fn func(*app) error) error {
 	cfg, err := load()
 	if err != nil {
 		return err
@@ -438,9 +440,9 @@ func parseFlags(fs *flag.FlagSet, args []string, npos int) error {
 }
 
 // configFlag adds -config to fs and returns a function that loads it.
-func configFlag(fs *flag.FlagSet) func() (*Config, error) {
+func configFlag(fs *flag.FlagSet) func() (*config.Config, error) {
 	path := fs.String("config", defaultConfigPath, "configuration file")
-	return func() (*Config, error) {
+	return func() (*config.Config, error) {
 		given := false
 		fs.Visit(func(f *flag.Flag) { given = given || f.Name == "config" })
 		return loadConfig(*path, given)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jhillyerd/enmime/v2"
 
+	"github.com/postdesk/postdesk/config"
 	"github.com/postdesk/postdesk/desk"
 	"github.com/postdesk/postdesk/mailin"
 	"github.com/postdesk/postdesk/mailin/memimap"
@@ -52,10 +53,10 @@ func (c *cli) demo(ctx context.Context, args []string) error {
 	}
 	defer sink.Close()
 
-	cfg := DefaultConfig()
+	cfg := config.DefaultConfig()
 	cfg.Desk.Name, cfg.Desk.Address = "Example Support", "support@example.com"
 	cfg.Desk.Agents = []string{"lee@example.com", "kim@example.com"}
-	cfg.Agents = []AgentConfig{{Address: "lee@example.com", Name: "Lee Chen", Notify: "all"}}
+	cfg.Agents = []config.AgentConfig{{Address: "lee@example.com", Name: "Lee Chen", Notify: "all"}}
 	cfg.Desk.Database = filepath.Join(dir, "postdesk.db")
 	cfg.Desk.SecretFile = filepath.Join(dir, "postdesk.key")
 	cfg.SMTP.Host, cfg.SMTP.Port, cfg.SMTP.TLS = sink.Host(), sink.Port(), "none"

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/postdesk/postdesk/config"
 	"github.com/postdesk/postdesk/mailout/smtpsink"
 )
 
@@ -346,7 +347,7 @@ func TestConfigCommands(t *testing.T) {
 		t.Errorf("config check printed %q", out)
 	}
 	out := e.must("", "config", "example")
-	if _, err := ParseConfig([]byte(out)); err != nil {
+	if _, err := config.Parse([]byte(out)); err != nil {
 		t.Errorf("config example does not parse: %v", err)
 	}
 	bad := filepath.Join(e.dir, "bad.toml")

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/postdesk/postdesk/config"
 	"github.com/postdesk/postdesk/mailin"
 	"github.com/postdesk/postdesk/store"
 )
@@ -92,7 +93,7 @@ func pollStates(pollers map[string]*mailin.Poller) map[string]pollState {
 // /healthz calls it unhealthy: three times the longest poll interval (an
 // IDLE lasts up to one interval, and the poll after it takes time too), and
 // at least minStale.
-func staleAfter(mailboxes []MailboxConfig) time.Duration {
+func staleAfter(mailboxes []config.MailboxConfig) time.Duration {
 	d := minStale
 	for _, m := range mailboxes {
 		d = max(d, 3*m.PollInterval.Duration)

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postdesk/postdesk/config"
 	"github.com/postdesk/postdesk/desk"
 	"github.com/postdesk/postdesk/mailin"
 	"github.com/postdesk/postdesk/mailin/memimap"
@@ -319,16 +320,16 @@ func TestServeHTTP(t *testing.T) {
 }
 
 func TestStaleAfter(t *testing.T) {
-	mb := func(intervals ...time.Duration) []MailboxConfig {
-		var out []MailboxConfig
+	mb := func(intervals ...time.Duration) []config.MailboxConfig {
+		var out []config.MailboxConfig
 		for i, d := range intervals {
-			out = append(out, MailboxConfig{Name: fmt.Sprint("m", i), PollInterval: Duration{d}})
+			out = append(out, config.MailboxConfig{Name: fmt.Sprint("m", i), PollInterval: config.Duration{Duration: d}})
 		}
 		return out
 	}
 	tests := []struct {
 		name      string
-		mailboxes []MailboxConfig
+		mailboxes []config.MailboxConfig
 		want      time.Duration
 	}{
 		{"no mailbox: the minimum", nil, minStale},
@@ -381,7 +382,7 @@ func TestHTTPWithRealIntakeAndOutbox(t *testing.T) {
 	}
 	defer sink.Close()
 	dir := t.TempDir()
-	cfg := DefaultConfig()
+	cfg := config.DefaultConfig()
 	cfg.Desk.Address = "support@example.com"
 	cfg.Desk.Database, cfg.Desk.SecretFile = filepath.Join(dir, "postdesk.db"), filepath.Join(dir, "postdesk.key")
 	a, err := openApp(ctx, cfg, appOptions{})

@@ -3,13 +3,15 @@ package main
 import (
 	"path/filepath"
 	"testing"
+
+	"github.com/postdesk/postdesk/config"
 )
 
 // limits.text_bytes reaches the intake of every command that reads mail.
 func TestTextBytesReachesIntake(t *testing.T) {
-	for _, limit := range []int64{DefaultConfig().Limits.TextBytes, 4096} {
+	for _, limit := range []int64{config.DefaultConfig().Limits.TextBytes, 4096} {
 		dir := t.TempDir()
-		cfg := DefaultConfig()
+		cfg := config.DefaultConfig()
 		cfg.Desk.Address = "support@example.com"
 		cfg.Desk.Database, cfg.Desk.SecretFile = filepath.Join(dir, "postdesk.db"), filepath.Join(dir, "postdesk.key")
 		cfg.Limits.TextBytes = limit
@@ -26,7 +28,7 @@ func TestTextBytesReachesIntake(t *testing.T) {
 			t.Fatalf("intake TextBytes = %d, want %d", in.TextBytes, limit)
 		}
 	}
-	if got := DefaultConfig().Limits.TextBytes; got != 1<<20 {
+	if got := config.DefaultConfig().Limits.TextBytes; got != 1<<20 {
 		t.Errorf("default text_bytes %d, want 1 MiB", got)
 	}
 }

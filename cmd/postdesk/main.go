@@ -14,6 +14,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/postdesk/postdesk/config"
 )
 
 // Exit statuses (sysexits).
@@ -128,7 +130,7 @@ func (c *cli) configCmd(args []string) error {
 	}
 	switch args[0] {
 	case "example":
-		_, err := c.stdout.Write(exampleConfig)
+		_, err := c.stdout.Write(config.Example())
 		return err
 	case "check":
 		fs := newFlags("config check")
@@ -136,7 +138,7 @@ func (c *cli) configCmd(args []string) error {
 		if err := parseFlags(fs, args[1:], 0); err != nil {
 			return err
 		}
-		if _, err := LoadConfig(*path); err != nil {
+		if _, err := config.Load(*path); err != nil {
 			return err
 		}
 		fmt.Fprintf(c.stdout, "%s: ok\n", *path)

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/postdesk/postdesk/config"
 )
 
 // metricsAccessApp is the daemon's handler as serve builds it, survey
@@ -15,7 +17,7 @@ import (
 func metricsAccessApp(t *testing.T, public bool) http.Handler {
 	t.Helper()
 	dir := t.TempDir()
-	cfg := DefaultConfig()
+	cfg := config.DefaultConfig()
 	cfg.Desk.Address = "support@example.com"
 	cfg.Desk.Database, cfg.Desk.SecretFile = filepath.Join(dir, "postdesk.db"), filepath.Join(dir, "postdesk.key")
 	a, err := openApp(t.Context(), cfg, appOptions{})

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postdesk/postdesk/config"
 	"github.com/postdesk/postdesk/desk"
 	"github.com/postdesk/postdesk/mailin"
 	"github.com/postdesk/postdesk/mailin/memimap"
@@ -63,7 +64,7 @@ func TestPanicIsCounted(t *testing.T) {
 	}
 	defer imapSrv.Close()
 	dir := t.TempDir()
-	cfg := DefaultConfig()
+	cfg := config.DefaultConfig()
 	cfg.Desk.Address = "support@example.com"
 	cfg.Desk.Database, cfg.Desk.SecretFile = filepath.Join(dir, "postdesk.db"), filepath.Join(dir, "postdesk.key")
 	a, err := openApp(ctx, cfg, appOptions{})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/coreos/go-systemd/v22/daemon"
 
+	"github.com/postdesk/postdesk/config"
 	"github.com/postdesk/postdesk/mailin"
 )
 
@@ -218,7 +219,7 @@ func notify(log *slog.Logger, state string) {
 }
 
 // poller builds the intake loop of one configured mailbox.
-func (a *app) poller(m MailboxConfig) (*mailin.Poller, error) {
+func (a *app) poller(m config.MailboxConfig) (*mailin.Poller, error) {
 	in, err := a.intake(m.Name)
 	if err != nil {
 		return nil, err
@@ -233,7 +234,7 @@ func (a *app) poller(m MailboxConfig) (*mailin.Poller, error) {
 		Quarantine: m.Quarantine, PollInterval: m.PollInterval.Duration, Logger: a.log, Observer: a.metrics,
 	}
 	if m.TLSCAFile != "" {
-		roots, err := loadCAFile(m.TLSCAFile)
+		roots, err := config.LoadCAFile(m.TLSCAFile)
 		if err != nil {
 			return nil, fmt.Errorf("mailbox %s: %w", m.Name, err)
 		}

@@ -2,9 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"io"
+	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -12,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postdesk/postdesk/config"
 	"github.com/postdesk/postdesk/mailin"
 	"github.com/postdesk/postdesk/mailin/memimap"
 	"github.com/postdesk/postdesk/mailout/smtpsink"
@@ -90,17 +98,18 @@ func TestTLSCAFile(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 			defer cancel()
 			dir := t.TempDir()
-			cfg := DefaultConfig()
+			cfg := config.DefaultConfig()
 			cfg.Desk.Address = "support@example.com"
 			cfg.Desk.Database, cfg.Desk.SecretFile = filepath.Join(dir, "postdesk.db"), filepath.Join(dir, "postdesk.key")
 			cfg.SMTP.Host, cfg.SMTP.Port, cfg.SMTP.TLS = "127.0.0.1", smtpPort, "implicit"
-			mb := MailboxConfig{Name: "support", Host: "127.0.0.1", Port: imapPort, TLS: "implicit",
-				Username: "support@example.com", Password: "imap-password"}
+			mb := config.MailboxConfig{Name: "support", Host: "127.0.0.1", Port: imapPort, TLS: "implicit",
+				Username: "support@example.com", Password: "imap-password", Folder: "INBOX",
+				Processed: "Processed", Quarantine: "Quarantine", CaseType: "technical",
+				PollInterval: config.Duration{Duration: time.Minute}} // the [[mailbox]] defaults
 			if trusted {
 				cfg.SMTP.TLSCAFile, mb.TLSCAFile = ca.file, ca.file
 			}
-			cfg.Mailboxes = []MailboxConfig{mb}
-			cfg.fillMailboxDefaults()
+			cfg.Mailboxes = []config.MailboxConfig{mb}
 			if err := cfg.Validate(); err != nil {
 				t.Fatal(err)
 			}
@@ -145,4 +154,40 @@ func TestTLSCAFile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testCA is a self-signed certificate for 127.0.0.1 that is its own CA
+// (config's transport_test.go has one for Validate, without the server).
+type testCA struct {
+	file   string      // the certificate, PEM (what tls_ca_file names)
+	server *tls.Config // serves it
+}
+
+func newTestCA(t *testing.T) testCA {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "postdesk test CA"},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		DNSNames:              []string{"localhost"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return testCA{file: file, server: &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}}
 }

@@ -1,19 +1,15 @@
 package main
 
 import (
-	"bytes"
-	"maps"
-	"slices"
 	"testing"
-
-	"github.com/pelletier/go-toml/v2"
 
 	"github.com/postdesk/postdesk/desk"
 	"github.com/postdesk/postdesk/templates"
 )
 
-// The domain words are spelled in desk; templates keeps their translations
-// and the configuration their keys. These tests tie them together.
+// The domain words are spelled in desk and templates keeps their
+// translations: this test ties them together (config's sla_test.go ties
+// desk's severities to the [sla] keys).
 
 func TestEveryDeskWordHasALabel(t *testing.T) {
 	for _, lang := range templates.Languages() {
@@ -29,24 +25,5 @@ func TestEveryDeskWordHasALabel(t *testing.T) {
 				}
 			}
 		}
-	}
-}
-
-func TestSLAKeysAreTheDeskSeverities(t *testing.T) {
-	var buf bytes.Buffer
-	if err := toml.NewEncoder(&buf).Encode(DefaultConfig().SLA); err != nil {
-		t.Fatal(err)
-	}
-	var keys map[string]any
-	if err := toml.Unmarshal(buf.Bytes(), &keys); err != nil {
-		t.Fatal(err)
-	}
-	for _, sev := range desk.Severities() {
-		if _, ok := keys[string(sev)]; !ok {
-			t.Errorf("[sla] has no key %q", sev)
-		}
-	}
-	if len(keys) != len(desk.Severities()) {
-		t.Errorf("[sla] keys %v, want %v", slices.Sorted(maps.Keys(keys)), desk.Severities())
 	}
 }

@@ -1,12 +1,9 @@
-package main
+package config
 
 import (
-	"bytes"
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -14,16 +11,15 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
 
-// testCA is a self-signed certificate for 127.0.0.1 that is its own CA.
+// testCA is a self-signed certificate for 127.0.0.1 that is its own CA
+// (cmd/postdesk's tlsca_test.go has one that also serves it).
 type testCA struct {
-	file   string      // the certificate, PEM (what tls_ca_file names)
-	server *tls.Config // serves it
+	file string // the certificate, PEM (what tls_ca_file names)
 }
 
 func newTestCA(t *testing.T) testCA {
@@ -52,7 +48,7 @@ func newTestCA(t *testing.T) testCA {
 	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return testCA{file: file, server: &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}}
+	return testCA{file: file}
 }
 
 func TestValidateTransport(t *testing.T) {
@@ -111,49 +107,6 @@ func TestValidateTransport(t *testing.T) {
 			}
 		})
 	}
-}
-
-// config check names the line and column of a problem found by Validate,
-// like those found while decoding.
-func TestConfigCheckPositionsValidationErrors(t *testing.T) {
-	doc := strings.Replace(string(exampleConfig), "\ntls = \"implicit\"\n", "\ntls = \"none\"\n", 1)
-	doc = strings.Replace(doc, "\ntls = \"starttls\"\n", "\ntls = \"none\"\n", 1)
-	path := filepath.Join(t.TempDir(), "postdesk.toml")
-	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var out, errOut bytes.Buffer
-	code := run(context.Background(), []string{"config", "check", "-config", path}, nil, &out, &errOut)
-	if code == 0 {
-		t.Fatalf("config check passed:\n%s", out.String())
-	}
-	lines := strings.Split(strings.TrimSpace(errOut.String()), "\n")
-	var got []string
-	for _, l := range lines {
-		if strings.Contains(l, "clear text") {
-			got = append(got, l)
-		}
-	}
-	want := []string{lineOf(t, doc, "tls = \"none\"", 0), lineOf(t, doc, "tls = \"none\"", 1)}
-	if len(got) != 2 || !strings.Contains(got[0], path+":"+want[0]+":1: mailbox[0].tls:") ||
-		!strings.Contains(got[1], path+":"+want[1]+":1: smtp.tls:") {
-		t.Fatalf("config check said:\n%s\nwant mailbox[0].tls at line %s and smtp.tls at line %s", errOut.String(), want[0], want[1])
-	}
-}
-
-// lineOf is the line number (as text) of the n-th line of doc that is s.
-func lineOf(t *testing.T, doc, s string, n int) string {
-	t.Helper()
-	for i, l := range strings.Split(doc, "\n") {
-		if l == s {
-			if n == 0 {
-				return strconv.Itoa(i + 1)
-			}
-			n--
-		}
-	}
-	t.Fatalf("no line %q", s)
-	return ""
 }
 
 func TestLocate(t *testing.T) {

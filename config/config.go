@@ -1,4 +1,9 @@
-package main
+// Package config is postdesk.toml: the TOML schema of DESIGN §6, its
+// defaults (taken from desk.DefaultOptions where the desk has them), strict
+// decoding and validation, every problem reported with its line and column.
+// cmd/postdesk turns a Config into the options structs of the other
+// packages; none of them sees a Config.
+package config
 
 import (
 	"bytes"
@@ -19,14 +24,18 @@ import (
 	"github.com/postdesk/postdesk/desk"
 )
 
-// exampleConfig is the documented example configuration printed by
-// "postdesk config example". The repository root holds an identical copy.
+// example is the documented example configuration. The repository root
+// holds an identical copy.
 //
 //go:embed config.example.toml
-var exampleConfig []byte
+var example []byte
+
+// Example returns config.example.toml, the documented example configuration
+// that "postdesk config example" prints. Each call returns a fresh copy.
+func Example() []byte { return bytes.Clone(example) }
 
 // Config is postdesk.toml: the schema of the configuration file, DESIGN §6.
-// Decode it with ParseConfig or LoadConfig so that defaults and strictness
+// Decode it with Parse or Load so that defaults and strictness
 // apply; other packages never see it, they get options structs built from it.
 type Config struct {
 	Desk          DeskConfig            `toml:"desk"`
@@ -52,7 +61,7 @@ type DeskConfig struct {
 	DefaultLanguage string   `toml:"default_language"`
 	Timezone        string   `toml:"timezone"`
 	DefaultPlan     string   `toml:"default_plan"`
-	ReopenDays      int      `toml:"reopen_days"`     // 0: a reply never reopens (desk.Never, see deskOptions)
+	ReopenDays      int      `toml:"reopen_days"`     // 0: a reply never reopens (desk.Never, see cmd/postdesk deskOptions)
 	AutocloseDays   int      `toml:"autoclose_days"`  // 0: pending cases never auto-close (desk.Never)
 	SecretFile      string   `toml:"secret_file"`     // HMAC key, created if absent
 	AuthservID      string   `toml:"authserv_id"`     // trusted Authentication-Results id; "" = none
@@ -203,6 +212,10 @@ var (
 	weekdays   = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"} // index = time.Weekday
 )
 
+// Weekdays returns the day names of [business_hours] days, "sun" to "sat",
+// each at the index of its time.Weekday.
+func Weekdays() []string { return slices.Clone(weekdays) }
+
 // maxContacts is the most additional contacts a case can ever have (§4).
 const maxContacts = 5
 
@@ -282,7 +295,7 @@ func planConfigs(dp map[string]desk.Plan) map[string]PlanConfig {
 // unknown key, a value of the wrong type or one that fails Validate. Its
 // message reads "FILE:LINE:COL: MSG", leaving out what is unknown.
 type ConfigError struct {
-	File   string // set by LoadConfig
+	File   string // set by Load
 	Line   int    // 1-based; 0 when the position is unknown
 	Column int    // 1-based
 	Key    string // dotted key such as "smtp.host" or "mailbox[0].port"; may be empty
@@ -309,9 +322,9 @@ func (e *ConfigError) Error() string {
 // Unwrap returns the underlying error, such as a *toml.DecodeError.
 func (e *ConfigError) Unwrap() error { return e.Err }
 
-// LoadConfig reads, decodes and validates the configuration file at path.
+// Load reads, decodes and validates the configuration file at path.
 // Every error message starts with path.
-func LoadConfig(path string) (*Config, error) {
+func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		msg := err.Error()
@@ -320,7 +333,7 @@ func LoadConfig(path string) (*Config, error) {
 		}
 		return nil, &ConfigError{File: path, Msg: "read config: " + msg, Err: err}
 	}
-	c, err := ParseConfig(data)
+	c, err := Parse(data)
 	if err == nil {
 		err = locate(data, c.Validate())
 	}
@@ -345,10 +358,10 @@ func inFile(path string, err error) error {
 	return err
 }
 
-// ParseConfig decodes a TOML document over DefaultConfig. Unknown keys,
-// syntax errors and values of the wrong type are errors (*ConfigError, joined
-// when there are several) with line and column. It does not call Validate.
-func ParseConfig(data []byte) (*Config, error) {
+// Parse decodes a TOML document over DefaultConfig. Unknown keys, syntax
+// errors and values of the wrong type are errors (*ConfigError, joined when
+// there are several) with line and column. It does not call Validate.
+func Parse(data []byte) (*Config, error) {
 	c := DefaultConfig()
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -387,8 +400,8 @@ func decodeError(err error) error {
 }
 
 // goTypeNoise matches the Go names go-toml puts in type errors ("struct field
-// main.SMTPConfig.Port of type int"), which mean nothing to the file's author.
-var goTypeNoise = regexp.MustCompile(`struct field \S+ of type |main\.`)
+// config.SMTPConfig.Port of type int"), which mean nothing to the file's author.
+var goTypeNoise = regexp.MustCompile(`struct field \S+ of type |config\.`)
 
 // fillMailboxDefaults gives empty [[mailbox]] fields their defaults: go-toml
 // builds array-of-tables elements from zero values, not from DefaultConfig.
@@ -412,17 +425,18 @@ func (c *Config) fillMailboxDefaults() {
 // the comment address stays empty (Validate reports the desk address).
 func (c *Config) fillAgentDefaults() {
 	if checkAddrSpec(c.Desk.Address) == nil {
-		setDefault(&c.Desk.CommentAddress, c.Desk.commentAddress())
+		setDefault(&c.Desk.CommentAddress, c.Desk.CommentAddressOrDefault())
 	}
 	for i := range c.Agents {
 		setDefault(&c.Agents[i].Notify, desk.NotifyAll)
 	}
 }
 
-// commentAddress is desk.comment_address, or by default the desk address
-// with "+comment" before its '@' (support+comment@example.com), which
-// reaches the same mailbox on servers with plus-addressing.
-func (d DeskConfig) commentAddress() string {
+// CommentAddressOrDefault is desk.comment_address, or by default the desk
+// address with "+comment" before its '@' (support+comment@example.com),
+// which reaches the same mailbox on servers with plus-addressing; "" when
+// neither is set.
+func (d DeskConfig) CommentAddressOrDefault() string {
 	if d.CommentAddress != "" {
 		return d.CommentAddress
 	}

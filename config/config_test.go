@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"bufio"
@@ -39,9 +39,9 @@ func configErrors(t *testing.T, err error) []*ConfigError {
 // exampleForTest parses the embedded example, failing the test if it does not.
 func exampleForTest(t *testing.T) *Config {
 	t.Helper()
-	c, err := ParseConfig(exampleConfig)
+	c, err := Parse(example)
 	if err != nil {
-		t.Fatalf("ParseConfig(example): %v", err)
+		t.Fatalf("Parse(example): %v", err)
 	}
 	return c
 }
@@ -99,24 +99,24 @@ func TestDefaultConfig(t *testing.T) {
 		}
 	})
 	t.Run("empty document gives the defaults", func(t *testing.T) {
-		c, err := ParseConfig(nil)
+		c, err := Parse(nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !reflect.DeepEqual(c, DefaultConfig()) {
-			t.Fatalf("ParseConfig(nil) = %+v, want DefaultConfig()", c)
+			t.Fatalf("Parse(nil) = %+v, want DefaultConfig()", c)
 		}
 	})
 }
 
 func TestExampleConfig(t *testing.T) {
 	t.Run("root copy is byte-identical", func(t *testing.T) {
-		root, err := os.ReadFile(filepath.Join("..", "..", "config.example.toml"))
+		root, err := os.ReadFile(filepath.Join("..", "config.example.toml"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(root, exampleConfig) {
-			t.Fatal("config.example.toml at the repository root differs from cmd/postdesk/config.example.toml; copy it over")
+		if !bytes.Equal(root, example) {
+			t.Fatal("config.example.toml at the repository root differs from config/config.example.toml; copy it over")
 		}
 	})
 	t.Run("parses and validates", func(t *testing.T) {
@@ -126,11 +126,11 @@ func TestExampleConfig(t *testing.T) {
 	})
 	t.Run("loads from a file", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "postdesk.toml")
-		if err := os.WriteFile(path, exampleConfig, 0o600); err != nil {
+		if err := os.WriteFile(path, example, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := LoadConfig(path); err != nil {
-			t.Fatalf("LoadConfig: %v", err)
+		if _, err := Load(path); err != nil {
+			t.Fatalf("Load: %v", err)
 		}
 	})
 	t.Run("shows the defaults", func(t *testing.T) {
@@ -176,7 +176,7 @@ func TestExampleConfig(t *testing.T) {
 		}
 	})
 	t.Run("documents every key", func(t *testing.T) {
-		commented := exampleKeys(exampleConfig)
+		commented := exampleKeys(example)
 		for _, key := range configKeys(reflect.TypeFor[Config](), "") {
 			name := key[strings.LastIndexByte(key, '.')+1:]
 			switch explained, written := commented[key]; {
@@ -245,7 +245,7 @@ func exampleKeys(doc []byte) map[string]bool {
 	return keys
 }
 
-func TestParseConfigErrorPositions(t *testing.T) {
+func TestParseErrorPositions(t *testing.T) {
 	tests := []struct {
 		name string
 		doc  string
@@ -313,9 +313,9 @@ func TestParseConfigErrorPositions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := ParseConfig([]byte(tt.doc))
+			c, err := Parse([]byte(tt.doc))
 			if err == nil {
-				t.Fatalf("ParseConfig succeeded (%+v), want an error", c)
+				t.Fatalf("Parse succeeded (%+v), want an error", c)
 			}
 			errs := configErrors(t, err)
 			var msgs, keys []string
@@ -336,7 +336,7 @@ func TestParseConfigErrorPositions(t *testing.T) {
 	}
 }
 
-func TestLoadConfigErrorsStartWithFileName(t *testing.T) {
+func TestLoadErrorsStartWithFileName(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, doc string) string {
 		path := filepath.Join(dir, name)
@@ -347,16 +347,16 @@ func TestLoadConfigErrorsStartWithFileName(t *testing.T) {
 	}
 	t.Run("unknown key", func(t *testing.T) {
 		path := write("unknown.toml", "[desk]\naddress = \"support@example.com\"\n\n[smtp]\nhots = \"x\"\n")
-		_, err := LoadConfig(path)
+		_, err := Load(path)
 		if want := path + `:5:1: unknown key "smtp.hots"`; err == nil || err.Error() != want {
-			t.Fatalf("LoadConfig error = %v, want %s", err, want)
+			t.Fatalf("Load error = %v, want %s", err, want)
 		}
 	})
 	t.Run("validation problems", func(t *testing.T) {
 		path := write("invalid.toml", "[desk]\naddress = \"not an address\"\ntag = \"Case No\"\n")
-		_, err := LoadConfig(path)
+		_, err := Load(path)
 		if err == nil {
-			t.Fatal("LoadConfig succeeded, want validation errors")
+			t.Fatal("Load succeeded, want validation errors")
 		}
 		lines := strings.Split(err.Error(), "\n")
 		if len(lines) != 2 {
@@ -371,9 +371,9 @@ func TestLoadConfigErrorsStartWithFileName(t *testing.T) {
 	})
 	t.Run("missing file", func(t *testing.T) {
 		path := filepath.Join(dir, "absent.toml")
-		_, err := LoadConfig(path)
+		_, err := Load(path)
 		if err == nil || !errors.Is(err, fs.ErrNotExist) {
-			t.Fatalf("LoadConfig error = %v, want one wrapping fs.ErrNotExist", err)
+			t.Fatalf("Load error = %v, want one wrapping fs.ErrNotExist", err)
 		}
 		if !strings.HasPrefix(err.Error(), path+": ") {
 			t.Errorf("error %q does not start with the file name", err)
@@ -381,7 +381,7 @@ func TestLoadConfigErrorsStartWithFileName(t *testing.T) {
 	})
 }
 
-func TestParseConfigMergesDefaults(t *testing.T) {
+func TestParseMergesDefaults(t *testing.T) {
 	doc := `
 [plans.business]
 max_severity = "high"
@@ -400,7 +400,7 @@ username = "billing@example.com"
 password = "pw"
 case_type = "account-billing"
 `
-	c, err := ParseConfig([]byte(doc))
+	c, err := Parse([]byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -455,7 +455,7 @@ func TestConfigAgentDefaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := ParseConfig([]byte(tt.doc))
+			c, err := Parse([]byte(tt.doc))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -468,7 +468,7 @@ func TestConfigAgentDefaults(t *testing.T) {
 		})
 	}
 	t.Run("mailbox agents default to none listed", func(t *testing.T) {
-		c, err := ParseConfig([]byte("[[mailbox]]\nname = \"a\"\n"))
+		c, err := Parse([]byte("[[mailbox]]\nname = \"a\"\n"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -477,7 +477,7 @@ func TestConfigAgentDefaults(t *testing.T) {
 		}
 	})
 	t.Run("no desk address leaves the comment address to Validate", func(t *testing.T) {
-		c, err := ParseConfig([]byte("[desk]\nname = \"Help\"\n"))
+		c, err := Parse([]byte("[desk]\nname = \"Help\"\n"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -569,9 +569,9 @@ func TestRedacted(t *testing.T) {
 	}
 
 	t.Run("redacted config re-parses", func(t *testing.T) {
-		back, err := ParseConfig(out)
+		back, err := Parse(out)
 		if err != nil {
-			t.Fatalf("ParseConfig(Marshal(Redacted())): %v\n%s", err, out)
+			t.Fatalf("Parse(Marshal(Redacted())): %v\n%s", err, out)
 		}
 		if back.SLA != c.SLA || !reflect.DeepEqual(back.Plans, c.Plans) {
 			t.Errorf("round trip changed sla or plans: %+v %+v", back.SLA, back.Plans)

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"crypto/x509"
@@ -6,9 +6,10 @@ import (
 	"os"
 )
 
-// loadCAFile reads tls_ca_file: PEM certificates of the CAs trusted for a
-// server's certificate, instead of the system roots.
-func loadCAFile(path string) (*x509.CertPool, error) {
+// LoadCAFile reads tls_ca_file: PEM certificates of the CAs trusted for a
+// server's certificate, instead of the system roots. Validate reads it to
+// check it; cmd/postdesk reads it again to connect.
+func LoadCAFile(path string) (*x509.CertPool, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read CA file: %w", err)

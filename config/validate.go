@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"errors"
@@ -129,7 +129,7 @@ func (c *Config) validateDesk(p *problems) {
 	if d.SecretFile == "" {
 		p.add("desk.secret_file", "must name the file holding the HMAC key")
 	}
-	comment := d.commentAddress()
+	comment := d.CommentAddressOrDefault()
 	for i, a := range d.Agents {
 		p.address(fmt.Sprintf("desk.agents[%d]", i), a)
 		if strings.EqualFold(a, d.Address) {
@@ -326,7 +326,7 @@ func (p *problems) transport(key, mode, host, caFile string, credentials bool) {
 	}
 	if mode == "none" {
 		p.add(key+".tls_ca_file", `is of no use with tls = "none"`)
-	} else if _, err := loadCAFile(caFile); err != nil {
+	} else if _, err := LoadCAFile(caFile); err != nil {
 		p.add(key+".tls_ca_file", "%v", err)
 	}
 }
@@ -374,11 +374,11 @@ func validatePlan(p *problems, key string, pl PlanConfig) {
 // validateBusinessHours checks [business_hours].
 func (c *Config) validateBusinessHours(p *problems) {
 	b := c.BusinessHours
-	start, err1 := parseClock(b.Start)
+	start, err1 := ParseClock(b.Start)
 	if err1 != nil {
 		p.add("business_hours.start", "%v", err1)
 	}
-	end, err2 := parseClock(b.End)
+	end, err2 := ParseClock(b.End)
 	if err2 != nil {
 		p.add("business_hours.end", "%v", err2)
 	}
@@ -398,8 +398,9 @@ func (c *Config) validateBusinessHours(p *problems) {
 	}
 }
 
-// parseClock parses "HH:MM" (00:00 to 24:00) into the time since midnight.
-func parseClock(s string) (time.Duration, error) {
+// ParseClock parses a [business_hours] time of day, "HH:MM" (00:00 to
+// 24:00), into the time since midnight.
+func ParseClock(s string) (time.Duration, error) {
 	if s == "24:00" {
 		return 24 * time.Hour, nil
 	}
