@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/postdesk/postdesk/mailin/mailmix"
+	"github.com/postdesk/postdesk/internal/mailmix"
 )
 
 // The realistic mix of the issue "Speed" comes from mailmix, as for

@@ -6,7 +6,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
-	"github.com/postdesk/postdesk/mailin/dovecot"
+	"github.com/postdesk/postdesk/internal/dovecot"
 )
 
 // The Poller against a real Dovecot (Debian's dovecot-imapd, DESIGN §7):

@@ -3,7 +3,7 @@ package mailin
 import (
 	"testing"
 
-	"github.com/postdesk/postdesk/mailin/mailmix"
+	"github.com/postdesk/postdesk/internal/mailmix"
 )
 
 // benchHTMLMail is the mail of the issue "a 24 MB HTML mail takes 1 GB and

@@ -10,7 +10,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
-	"github.com/postdesk/postdesk/mailin/dovecot"
+	"github.com/postdesk/postdesk/internal/dovecot"
 )
 
 // TestDovecotXOAUTH2 logs in to a real Dovecot whose oauth2 passdb asks an

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/postdesk/postdesk/mailout/smtpsink"
+	"github.com/postdesk/postdesk/internal/smtpsink"
 	"github.com/postdesk/postdesk/store"
 	"github.com/postdesk/postdesk/templates"
 )

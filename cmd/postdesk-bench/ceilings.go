@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"github.com/postdesk/postdesk/desk"
+	"github.com/postdesk/postdesk/internal/mailmix"
+	"github.com/postdesk/postdesk/internal/smtpsink"
 	"github.com/postdesk/postdesk/mailin"
-	"github.com/postdesk/postdesk/mailin/mailmix"
 	"github.com/postdesk/postdesk/mailout"
-	"github.com/postdesk/postdesk/mailout/smtpsink"
 	"github.com/postdesk/postdesk/message"
 	"github.com/postdesk/postdesk/store"
 	"github.com/postdesk/postdesk/templates"

@@ -19,8 +19,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/postdesk/postdesk/mailin/mailmix"
-	"github.com/postdesk/postdesk/mailout/smtpsink"
+	"github.com/postdesk/postdesk/internal/mailmix"
+	"github.com/postdesk/postdesk/internal/smtpsink"
 )
 
 // buildDaemon builds ./cmd/postdesk of the module holding the working

@@ -20,8 +20,8 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"github.com/postdesk/postdesk/mailin/dovecot"
-	"github.com/postdesk/postdesk/mailin/memimap"
+	"github.com/postdesk/postdesk/internal/dovecot"
+	"github.com/postdesk/postdesk/internal/memimap"
 )
 
 // Credentials of the servers the bench starts itself.

@@ -30,7 +30,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/postdesk/postdesk/mailin/mailmix"
+	"github.com/postdesk/postdesk/internal/mailmix"
 )
 
 func main() {

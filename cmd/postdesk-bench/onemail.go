@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/postdesk/postdesk/mailout/smtpsink"
+	"github.com/postdesk/postdesk/internal/smtpsink"
 )
 
 // oneMail is what a fresh daemon took to handle one mail.

@@ -19,7 +19,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
-	"github.com/postdesk/postdesk/mailout/smtpsink"
+	"github.com/postdesk/postdesk/internal/smtpsink"
 )
 
 // newPhase makes the directory, SMTP sink and IMAP folders of one phase.

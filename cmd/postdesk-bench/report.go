@@ -9,7 +9,7 @@ import (
 	"io"
 	"runtime"
 
-	"github.com/postdesk/postdesk/mailin/mailmix"
+	"github.com/postdesk/postdesk/internal/mailmix"
 )
 
 // The targets of the issue, printed next to the results (never asserted).

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/postdesk/postdesk/mailout/smtpsink"
+	"github.com/postdesk/postdesk/internal/smtpsink"
 )
 
 // Machine mail and mail loops, end to end as in abuse_test.go.

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/postdesk/postdesk/mailout/smtpsink"
+	"github.com/postdesk/postdesk/internal/smtpsink"
 )
 
 // The internet's tricks, end to end: every mail goes in through `postdesk

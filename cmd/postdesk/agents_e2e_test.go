@@ -9,7 +9,7 @@ import (
 
 	"github.com/jhillyerd/enmime/v2"
 
-	"github.com/postdesk/postdesk/mailout/smtpsink"
+	"github.com/postdesk/postdesk/internal/smtpsink"
 )
 
 // newAgentEnv is a desk with three agents: Lee (named, told of

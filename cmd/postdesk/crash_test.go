@@ -14,8 +14,8 @@ import (
 	"testing"
 
 	"github.com/postdesk/postdesk/desk"
+	"github.com/postdesk/postdesk/internal/memimap"
 	"github.com/postdesk/postdesk/mailin"
-	"github.com/postdesk/postdesk/mailin/memimap"
 )
 
 // A crash between the commit of a mail and its MOVE out of INBOX: a real

@@ -16,9 +16,9 @@ import (
 
 	"github.com/postdesk/postdesk/config"
 	"github.com/postdesk/postdesk/desk"
+	"github.com/postdesk/postdesk/internal/memimap"
+	"github.com/postdesk/postdesk/internal/smtpsink"
 	"github.com/postdesk/postdesk/mailin"
-	"github.com/postdesk/postdesk/mailin/memimap"
-	"github.com/postdesk/postdesk/mailout/smtpsink"
 )
 
 // demo tells the whole story with no setup: an IMAP server and an SMTP

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/postdesk/postdesk/config"
-	"github.com/postdesk/postdesk/mailout/smtpsink"
+	"github.com/postdesk/postdesk/internal/smtpsink"
 )
 
 // env is a working directory with a configuration that sends to an SMTP

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/postdesk/postdesk/mailout/smtpsink"
+	"github.com/postdesk/postdesk/internal/smtpsink"
 )
 
 // The daemon stopped while mail arrives and is sent (DESIGN §10, issue 12):

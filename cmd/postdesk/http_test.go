@@ -18,10 +18,10 @@ import (
 
 	"github.com/postdesk/postdesk/config"
 	"github.com/postdesk/postdesk/desk"
+	"github.com/postdesk/postdesk/internal/memimap"
+	"github.com/postdesk/postdesk/internal/smtpsink"
 	"github.com/postdesk/postdesk/mailin"
-	"github.com/postdesk/postdesk/mailin/memimap"
 	"github.com/postdesk/postdesk/mailout"
-	"github.com/postdesk/postdesk/mailout/smtpsink"
 	"github.com/postdesk/postdesk/store"
 	"github.com/postdesk/postdesk/templates"
 )

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/postdesk/postdesk/mailout/smtpsink"
+	"github.com/postdesk/postdesk/internal/smtpsink"
 )
 
 // lifecycleEnv has customers on each plan and a notify list.

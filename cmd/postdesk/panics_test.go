@@ -13,8 +13,8 @@ import (
 
 	"github.com/postdesk/postdesk/config"
 	"github.com/postdesk/postdesk/desk"
+	"github.com/postdesk/postdesk/internal/memimap"
 	"github.com/postdesk/postdesk/mailin"
-	"github.com/postdesk/postdesk/mailin/memimap"
 	"github.com/postdesk/postdesk/store"
 )
 

@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/postdesk/postdesk/mailin/dovecot"
-	"github.com/postdesk/postdesk/mailout/smtpsink"
+	"github.com/postdesk/postdesk/internal/dovecot"
+	"github.com/postdesk/postdesk/internal/smtpsink"
 )
 
 // The test binary plays other programs when these are set (see TestMain).

@@ -20,9 +20,9 @@ import (
 	"time"
 
 	"github.com/postdesk/postdesk/config"
+	"github.com/postdesk/postdesk/internal/memimap"
+	"github.com/postdesk/postdesk/internal/smtpsink"
 	"github.com/postdesk/postdesk/mailin"
-	"github.com/postdesk/postdesk/mailin/memimap"
-	"github.com/postdesk/postdesk/mailout/smtpsink"
 )
 
 // tlsFront is a server with implicit TLS in front of the plain-text server

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/postdesk/postdesk/mailin/mailmix"
+	"github.com/postdesk/postdesk/internal/mailmix"
 	"github.com/postdesk/postdesk/message"
 )
 

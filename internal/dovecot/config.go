@@ -26,7 +26,7 @@ func config(dir string, port int, id identity, greeting string, o Options) (stri
 	// A uid below first_valid_uid cannot log in; 500 is the recipe's floor,
 	// lowered for a caller whose own uid is smaller.
 	firstUID := min(id.uid, 500)
-	return fmt.Sprintf(`# Written by postdesk's mailin/dovecot for one test run.
+	return fmt.Sprintf(`# Written by postdesk's internal/dovecot for one test run.
 protocols = imap
 listen = 127.0.0.1
 instance_name = postdesk-test-%[5]d
@@ -100,7 +100,7 @@ func oauth2Config(url string) (string, error) {
 	if strings.ContainsAny(url, " \t\r\n\"'\\%$") {
 		return "", fmt.Errorf("dovecot: introspection URL %q has characters dovecot.conf cannot hold", url)
 	}
-	return fmt.Sprintf(`# Written by postdesk's mailin/dovecot for one test run.
+	return fmt.Sprintf(`# Written by postdesk's internal/dovecot for one test run.
 introspection_mode = post
 introspection_url = %s
 force_introspection = yes
