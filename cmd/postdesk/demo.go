@@ -72,9 +72,8 @@ func (c *cli) demo(ctx context.Context, args []string) error {
 	poller := mailin.NewPoller(mailin.MailboxOptions{
 		Name: "support", Addr: imapSrv.Addr(), TLS: "none", Username: "support@example.com",
 		Password: "demo-password", Processed: "Processed", Quarantine: "Quarantine",
-		// go-imap's in-memory server can miss a mail appended just as an
-		// IDLE starts and tell only at the next poll: poll every second.
-		PollInterval: time.Second,
+		// IDLE does the work: memimap wakes every IDLE at each delivery.
+		PollInterval: time.Minute,
 		Observer:     d.moves,
 	}, &mailin.Intake{Desk: d.printer, MaxBytes: cfg.Limits.MessageBytes})
 	// The daemon's own loops: IMAP IDLE intake and the outbox sender.

@@ -1,7 +1,10 @@
 // Package memimap runs a real IMAP server in process, with its mailboxes in
 // memory (go-imap's imapserver and imapmemserver), on a loopback port. The
 // demo uses it so that it needs no setup, and tests use it to drive intake
-// over the real protocol.
+// over the real protocol. Its IDLE never misses a delivery: imapmemserver
+// alone misses mail appended between its "+ idling" and the moment its IDLE
+// goroutine listens, and reports it only after DONE; here every append wakes
+// every session in IDLE, which then reports what is new.
 package memimap
 
 import (
@@ -11,6 +14,7 @@ import (
 	"io"
 	"log"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -31,6 +35,54 @@ type Server struct {
 	user *imapmemserver.User
 	ln   net.Listener
 	done chan error
+
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced at every append
+}
+
+// appended wakes the sessions in IDLE.
+func (s *Server) appended() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// changes is closed at the next append.
+func (s *Server) changes() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed
+}
+
+// session is a memserver session whose IDLE wakes at every append.
+type session struct {
+	imapserver.SessionIMAP4rev2
+	server *Server
+}
+
+// Append appends as memserver does, then wakes the sessions in IDLE.
+func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.AppendOptions) (*imap.AppendData, error) {
+	data, err := s.SessionIMAP4rev2.Append(mailbox, r, options)
+	if err == nil {
+		s.server.appended()
+	}
+	return data, err
+}
+
+// Idle writes pending updates, then again after every append, until stop.
+func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	for {
+		changes := s.server.changes()
+		if err := s.Poll(w, true); err != nil {
+			return err
+		}
+		select {
+		case <-stop:
+			return nil
+		case <-changes:
+		}
+	}
 }
 
 // Start listens on 127.0.0.1 with one user whose INBOX exists. caps nil
@@ -45,9 +97,10 @@ func Start(username, password string, caps imap.CapSet) (*Server, error) {
 		return nil, fmt.Errorf("memimap: create INBOX: %w", err)
 	}
 	mem.AddUser(user)
-	srv := imapserver.New(&imapserver.Options{
+	s := &Server{user: user, done: make(chan error, 1), changed: make(chan struct{})}
+	s.srv = imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return mem.NewSession(), nil, nil
+			return &session{SessionIMAP4rev2: mem.NewSession().(imapserver.SessionIMAP4rev2), server: s}, nil, nil
 		},
 		Caps:         caps,
 		InsecureAuth: true,
@@ -57,8 +110,8 @@ func Start(username, password string, caps imap.CapSet) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("memimap: listen: %w", err)
 	}
-	s := &Server{srv: srv, user: user, ln: ln, done: make(chan error, 1)}
-	go func() { s.done <- srv.Serve(ln) }()
+	s.ln = ln
+	go func() { s.done <- s.srv.Serve(ln) }()
 	return s, nil
 }
 
@@ -71,6 +124,7 @@ func (s *Server) Append(mailbox string, raw []byte) error {
 	if err != nil {
 		return fmt.Errorf("memimap: append to %s: %w", mailbox, err)
 	}
+	s.appended()
 	return nil
 }
 
