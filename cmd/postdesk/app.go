@@ -23,6 +23,7 @@ import (
 	"github.com/postdesk/postdesk/store"
 	"github.com/postdesk/postdesk/templates"
 	"github.com/postdesk/postdesk/threading"
+	"github.com/postdesk/postdesk/web"
 )
 
 // defaultConfigPath is read when -config is not given.
@@ -34,7 +35,7 @@ type app struct {
 	db      *store.DB
 	desk    *desk.Desk
 	sender  *mailout.Sender // nil when no [smtp] host is configured
-	metrics *metrics
+	metrics *web.Metrics
 	log     *slog.Logger
 	now     func() time.Time
 }
@@ -114,7 +115,7 @@ func openApp(ctx context.Context, cfg *config.Config, o appOptions) (*app, error
 		db.Close()
 		return nil, err
 	}
-	a := &app{cfg: cfg, db: db, desk: d, log: o.logger, now: o.now, metrics: newMetrics(db, o.now, o.logger)}
+	a := &app{cfg: cfg, db: db, desk: d, log: o.logger, now: o.now, metrics: web.NewMetrics(db, o.now, o.logger)}
 	if cfg.SMTP.Host != "" {
 		if a.sender, err = newSender(db, cfg, o, a.metrics, d.Failed); err != nil {
 			db.Close()

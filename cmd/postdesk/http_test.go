@@ -17,13 +17,12 @@ import (
 	"time"
 
 	"github.com/postdesk/postdesk/config"
-	"github.com/postdesk/postdesk/desk"
 	"github.com/postdesk/postdesk/internal/memimap"
 	"github.com/postdesk/postdesk/internal/smtpsink"
 	"github.com/postdesk/postdesk/mailin"
 	"github.com/postdesk/postdesk/mailout"
-	"github.com/postdesk/postdesk/store"
 	"github.com/postdesk/postdesk/templates"
+	"github.com/postdesk/postdesk/web"
 )
 
 // httpT0 is the fixed time at which every HTTP test starts.
@@ -47,43 +46,6 @@ func (c *testClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// fakePoll is a mailbox whose last successful poll is set by the test: the
-// one fault (a mailbox silent for minutes) a test cannot provoke quickly.
-type fakePoll struct{ last time.Time }
-
-func (f fakePoll) LastSuccess() time.Time { return f.last }
-
-// httpFixture is the daemon's HTTP handler on a real listener, over a real
-// database.
-type httpFixture struct {
-	path  string // the database file
-	db    *store.DB
-	clock *testClock
-	m     *metrics
-	url   string
-}
-
-func startHTTP(t *testing.T, mailboxes map[string]pollState, stale time.Duration) *httpFixture {
-	t.Helper()
-	return startHTTPLimits(t, mailboxes, healthLimits{stale: stale})
-}
-
-// startHTTPLimits is startHTTP with all of /healthz's limits.
-func startHTTPLimits(t *testing.T, mailboxes map[string]pollState, limits healthLimits) *httpFixture {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "postdesk.db")
-	db, err := store.Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	clock := &testClock{now: httpT0}
-	m := newMetrics(db, clock.Now, nil)
-	srv := httptest.NewServer(newHTTPHandler(db, mailboxes, m, clock.Now, limits, false))
-	t.Cleanup(srv.Close)
-	return &httpFixture{path: path, db: db, clock: clock, m: m, url: srv.URL}
-}
-
 // do sends one request and returns the status, the body and the headers.
 func do(t *testing.T, method, url string) (int, []byte, http.Header) {
 	t.Helper()
@@ -103,34 +65,6 @@ func do(t *testing.T, method, url string) (int, []byte, http.Header) {
 		t.Fatal(err)
 	}
 	return resp.StatusCode, body, resp.Header
-}
-
-func TestHTTPRoutes(t *testing.T) {
-	f := startHTTP(t, map[string]pollState{"support": fakePoll{httpT0}}, time.Minute)
-	tests := []struct {
-		name, method, path string
-		code               int
-	}{
-		{"healthz answers GET", http.MethodGet, "/healthz", http.StatusOK},
-		{"healthz answers HEAD like GET", http.MethodHead, "/healthz", http.StatusOK},
-		{"metrics answers GET", http.MethodGet, "/metrics", http.StatusOK},
-		{"healthz refuses POST", http.MethodPost, "/healthz", http.StatusMethodNotAllowed},
-		{"metrics refuses DELETE", http.MethodDelete, "/metrics", http.StatusMethodNotAllowed},
-		{"an unknown path is not found", http.MethodGet, "/admin", http.StatusNotFound},
-		{"the root is not found", http.MethodGet, "/", http.StatusNotFound},
-		{"healthz is one path, not a tree", http.MethodGet, "/healthz/x", http.StatusNotFound},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			code, _, header := do(t, tt.method, f.url+tt.path)
-			if code != tt.code {
-				t.Errorf("%s %s = %d, want %d", tt.method, tt.path, code, tt.code)
-			}
-			if code == http.StatusMethodNotAllowed && !strings.Contains(header.Get("Allow"), "GET") {
-				t.Errorf("Allow %q, want GET in it", header.Get("Allow"))
-			}
-		})
-	}
 }
 
 // scrape reads /metrics in the text format: the value of each series
@@ -176,149 +110,6 @@ func checkSeries(t *testing.T, values map[string]float64, want map[string]float6
 	}
 }
 
-func TestMetrics(t *testing.T) {
-	lastPoll := httpT0.Add(-42 * time.Second)
-	f := startHTTP(t, map[string]pollState{"support": fakePoll{lastPoll}, "billing": fakePoll{}}, time.Minute)
-	ctx := t.Context()
-	enqueue := func(created time.Time, id string) int64 {
-		it := &store.OutboxItem{Kind: store.MailConfirmation, To: []string{"alice@acme.example"},
-			MessageID: id, CreatedAt: created}
-		if err := f.db.Tx(ctx, func(tx *store.Tx) error { return tx.Enqueue(it) }); err != nil {
-			t.Fatal(err)
-		}
-		return it.ID
-	}
-	sent := enqueue(httpT0.Add(-time.Hour), "sent@example.com")
-	if err := f.db.MarkAllSent(ctx, []store.SentMail{{ID: sent, Raw: []byte("x")}}, httpT0); err != nil {
-		t.Fatal(err)
-	}
-	enqueue(httpT0.Add(-90*time.Second), "old@example.com")
-	enqueue(httpT0.Add(-10*time.Second), "new@example.com")
-
-	f.m.Processed("support", desk.NewCase, 15*time.Millisecond)
-	f.m.Processed("support", desk.NewCase, 30*time.Millisecond)
-	f.m.Processed("support", desk.Quarantined, time.Second)
-	f.m.Reconnected("support")
-	f.m.Sent(store.MailConfirmation)
-	f.m.Failed(store.MailReply, false)
-	f.m.Failed(store.MailReply, true)
-
-	values, types := scrape(t, f.url)
-	checkSeries(t, values, map[string]float64{
-		`postdesk_mails_total{mailbox="support",outcome="new_case"}`:      2,
-		`postdesk_mails_total{mailbox="support",outcome="quarantined"}`:   1,
-		`postdesk_mails_total{mailbox="support",outcome="reply"}`:         0,
-		`postdesk_mails_total{mailbox="billing",outcome="new_case"}`:      0,
-		`postdesk_processing_seconds_count{mailbox="support"}`:            3,
-		`postdesk_processing_seconds_bucket{mailbox="support",le="0.02"}`: 1,
-		`postdesk_processing_seconds_bucket{mailbox="support",le="+Inf"}`: 3,
-		`postdesk_processing_seconds_count{mailbox="billing"}`:            0,
-		`postdesk_imap_reconnects_total{mailbox="support"}`:               1,
-		`postdesk_imap_reconnects_total{mailbox="billing"}`:               0,
-		`postdesk_send_total{kind="confirmation",result="sent"}`:          1,
-		`postdesk_send_total{kind="reply",result="retry"}`:                1,
-		`postdesk_send_total{kind="reply",result="failed"}`:               1,
-		`postdesk_send_total{kind="alert",result="failed"}`:               0,
-		`postdesk_outbox_queued`:                                          2,
-		`postdesk_outbox_oldest_age_seconds`:                              90,
-		`postdesk_last_poll_timestamp_seconds{mailbox="support"}`:         float64(lastPoll.Unix()),
-		`postdesk_last_poll_timestamp_seconds{mailbox="billing"}`:         0,
-		`promhttp_metric_handler_errors_total{cause="gathering"}`:         0,
-	})
-	for name, want := range map[string]string{
-		"postdesk_mails_total":                 "counter",
-		"postdesk_processing_seconds":          "histogram",
-		"postdesk_send_total":                  "counter",
-		"postdesk_imap_reconnects_total":       "counter",
-		"postdesk_outbox_queued":               "gauge",
-		"postdesk_outbox_oldest_age_seconds":   "gauge",
-		"postdesk_last_poll_timestamp_seconds": "gauge",
-	} {
-		if types[name] != want {
-			t.Errorf("type of %s = %q, want %q", name, types[name], want)
-		}
-	}
-
-	t.Run("the outbox age follows the clock", func(t *testing.T) {
-		f.clock.Advance(time.Minute)
-		values, _ := scrape(t, f.url)
-		checkSeries(t, values, map[string]float64{`postdesk_outbox_oldest_age_seconds`: 150})
-	})
-	t.Run("without a database the counters are still served", func(t *testing.T) {
-		f.db.Close()
-		values, _ := scrape(t, f.url)
-		checkSeries(t, values, map[string]float64{`postdesk_mails_total{mailbox="support",outcome="new_case"}`: 2})
-		for _, gone := range []string{"postdesk_outbox_queued", "postdesk_outbox_oldest_age_seconds"} {
-			if _, ok := values[gone]; ok {
-				t.Errorf("%s is served without a database", gone)
-			}
-		}
-	})
-}
-
-func TestMetricsOfAnEmptyOutbox(t *testing.T) {
-	f := startHTTP(t, nil, time.Minute)
-	values, _ := scrape(t, f.url)
-	checkSeries(t, values, map[string]float64{`postdesk_outbox_queued`: 0, `postdesk_outbox_oldest_age_seconds`: 0})
-}
-
-func TestServeHTTP(t *testing.T) {
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "postdesk.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	h := newHTTPHandler(db, map[string]pollState{"support": fakePoll{time.Now()}}, newMetrics(db, nil, nil), nil, healthLimits{stale: time.Hour}, false)
-	serveCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	addr, wait, err := serveHTTP(serveCtx, "127.0.0.1:0", h, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-	get := func() (*http.Response, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/healthz", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return client.Do(req)
-	}
-
-	resp, err := get()
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Errorf("GET /healthz = %d, want 200", resp.StatusCode)
-	}
-
-	t.Run("a second listener on the same address fails at once", func(t *testing.T) {
-		if _, _, err := serveHTTP(serveCtx, addr, h, nil, nil); err == nil {
-			t.Error("serveHTTP on a busy address = nil error")
-		}
-	})
-	t.Run("an empty address is refused, not a random port", func(t *testing.T) {
-		if _, _, err := serveHTTP(serveCtx, "", h, nil, nil); err == nil {
-			t.Error(`serveHTTP("") = nil error`)
-		}
-	})
-
-	stop()
-	if err := wait(); err != nil {
-		t.Fatalf("wait after the context ended = %v, want nil", err)
-	}
-	if err := wait(); err != nil {
-		t.Fatalf("a second wait = %v, want nil", err)
-	}
-	if resp, err := get(); err == nil {
-		resp.Body.Close()
-		t.Fatal("the server still answers after shutdown")
-	}
-}
-
 func TestStaleAfter(t *testing.T) {
 	mb := func(intervals ...time.Duration) []config.MailboxConfig {
 		var out []config.MailboxConfig
@@ -341,25 +132,6 @@ func TestStaleAfter(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := staleAfter(tt.mailboxes); got != tt.want {
 				t.Errorf("staleAfter = %v, want %v", got, tt.want)
-			}
-		})
-	}
-}
-
-func TestAgo(t *testing.T) {
-	tests := []struct {
-		d    time.Duration
-		want string
-	}{
-		{1400 * time.Millisecond, "1s"},
-		{42 * time.Second, "42s"},
-		{7*time.Minute + 59*time.Second, "7m"},
-		{2*time.Hour + 5*time.Minute + 3*time.Second, "2h5m"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.want, func(t *testing.T) {
-			if got := ago(tt.d); got != tt.want {
-				t.Errorf("ago(%v) = %q, want %q", tt.d, got, tt.want)
 			}
 		})
 	}
@@ -391,7 +163,7 @@ func TestHTTPWithRealIntakeAndOutbox(t *testing.T) {
 	}
 	defer a.Close()
 
-	m := newMetrics(a.db, nil, nil)
+	m := web.NewMetrics(a.db, nil, nil)
 	poller := mailin.NewPoller(mailin.MailboxOptions{
 		Name: "support", Addr: imapSrv.Addr(), TLS: "none", Username: "support@example.com",
 		Password: "imap-password", Observer: m,
@@ -408,7 +180,7 @@ func TestHTTPWithRealIntakeAndOutbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHTTPHandler(a.db, pollStates(map[string]*mailin.Poller{"support": poller}), m, nil, healthLimits{stale: time.Hour}, false)
+	h := web.NewHandler(web.Options{DB: a.db, Mailboxes: pollStates(map[string]*mailin.Poller{"support": poller}), Metrics: m, Limits: web.Limits{Stale: time.Hour}})
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/postdesk/postdesk/config"
+	"github.com/postdesk/postdesk/web"
 )
 
 // metricsAccessApp is the daemon's handler as serve builds it, survey
@@ -25,7 +26,7 @@ func metricsAccessApp(t *testing.T, public bool) http.Handler {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	return a.surveyRoutes(newHTTPHandler(a.db, nil, a.metrics, nil, healthLimits{stale: time.Hour}, public))
+	return web.SurveyRoutes(web.NewHandler(web.Options{DB: a.db, Metrics: a.metrics, Limits: web.Limits{Stale: time.Hour}, MetricsPublic: public}), a.desk, a.log)
 }
 
 func TestMetricsOnLoopbackOnly(t *testing.T) {
@@ -72,7 +73,7 @@ func TestMetricsOnLoopbackOnlyOverTCP(t *testing.T) {
 	other := nonLoopbackAddr(t)
 	for _, public := range []bool{false, true} {
 		ctx, cancel := context.WithCancel(t.Context())
-		addr, wait, err := serveHTTP(ctx, net.JoinHostPort("", "0"), metricsAccessApp(t, public), nil, nil)
+		addr, wait, err := web.Serve(ctx, net.JoinHostPort("", "0"), metricsAccessApp(t, public), nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

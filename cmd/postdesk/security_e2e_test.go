@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/postdesk/postdesk/store"
+	"github.com/postdesk/postdesk/web"
 )
 
 // The reproductions of the review "Nobody but an agent acts as an agent",
@@ -200,7 +201,7 @@ func TestASurveyLinkFloodStaysSmall(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	srv := httptest.NewServer(a.surveyRoutes(http.NewServeMux()))
+	srv := httptest.NewServer(web.SurveyRoutes(http.NewServeMux(), a.desk, a.log))
 	defer srv.Close()
 	var link string
 	items, _ := a.db.Outbox(ctx, 1)

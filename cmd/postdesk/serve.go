@@ -15,6 +15,7 @@ import (
 
 	"github.com/postdesk/postdesk/config"
 	"github.com/postdesk/postdesk/mailin"
+	"github.com/postdesk/postdesk/web"
 )
 
 // drainTimeout bounds the last outbox flush after a stop signal.
@@ -69,10 +70,8 @@ func (d *daemonRun) run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	errs := make(chan error, len(d.pollers)+3)
 	if listen := d.app.cfg.HTTP.Listen; listen != "" {
-		limits := healthLimits{stale: staleAfter(d.app.cfg.Mailboxes), outboxAge: d.app.cfg.HTTP.HealthOutboxAge.Duration}
-		h := newHTTPHandler(d.app.db, pollStates(d.pollers), d.app.metrics, d.app.now, limits, d.app.cfg.HTTP.MetricsPublic)
-		h = d.app.surveyRoutes(h)
-		_, wait, err := serveHTTP(ctx, listen, h, d.log, d.app.metrics.Panicked) // it logs the address
+		h := web.SurveyRoutes(web.NewHandler(d.app.webOptions(d.pollers)), d.app.desk, d.app.log)
+		_, wait, err := web.Serve(ctx, listen, h, d.log, d.app.metrics.Panicked) // it logs the address
 		if err != nil {
 			return err
 		}
@@ -244,4 +243,39 @@ func (a *app) poller(m config.MailboxConfig) (*mailin.Poller, error) {
 		o.Token = mailin.TokenCommand{Command: cmd}.Token
 	}
 	return mailin.NewPoller(o, in), nil
+}
+
+// minStale is the shortest time without a successful poll after which a
+// mailbox is unhealthy (staleAfter).
+const minStale = 2 * time.Minute
+
+// webOptions are the HTTP listener's options from the configuration, with
+// pollers, the intake loops by mailbox name.
+func (a *app) webOptions(pollers map[string]*mailin.Poller) web.Options {
+	return web.Options{
+		DB: a.db, Mailboxes: pollStates(pollers), Metrics: a.metrics, Now: a.now,
+		Limits:        web.Limits{Stale: staleAfter(a.cfg.Mailboxes), OutboxAge: a.cfg.HTTP.HealthOutboxAge.Duration},
+		MetricsPublic: a.cfg.HTTP.MetricsPublic,
+	}
+}
+
+// pollStates gives web the pollers of the configured mailboxes, by name.
+func pollStates(pollers map[string]*mailin.Poller) map[string]web.PollState {
+	out := make(map[string]web.PollState, len(pollers))
+	for name, p := range pollers {
+		out[name] = p
+	}
+	return out
+}
+
+// staleAfter is how long a mailbox may go without a successful poll before
+// /healthz calls it unhealthy: three times the longest poll interval (an
+// IDLE lasts up to one interval, and the poll after it takes time too), and
+// at least minStale.
+func staleAfter(mailboxes []config.MailboxConfig) time.Duration {
+	d := minStale
+	for _, m := range mailboxes {
+		d = max(d, 3*m.PollInterval.Duration)
+	}
+	return d
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/postdesk/postdesk/store"
+	"github.com/postdesk/postdesk/web"
 )
 
 // TestSurveyLinkInABrowser follows a closing mail's signed link as a
@@ -31,7 +32,7 @@ func TestSurveyLinkInABrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	srv := httptest.NewServer(a.surveyRoutes(http.NewServeMux()))
+	srv := httptest.NewServer(web.SurveyRoutes(http.NewServeMux(), a.desk, a.log))
 	defer srv.Close()
 
 	items, err := a.db.Outbox(ctx, 1)

@@ -1,4 +1,4 @@
-package main
+package web
 
 // The Prometheus metrics of `postdesk serve`, on a registry of their own.
 // Intake and the outbox report events through their Observer interfaces;
@@ -49,13 +49,13 @@ type outboxStatser interface {
 	OutboxStats(ctx context.Context) (queued int, oldestQueued time.Time, err error)
 }
 
-// metricsDB is what the metrics read of the store: *store.DB.
-type metricsDB interface {
+// MetricsDB is what the metrics read of the store: *store.DB.
+type MetricsDB interface {
 	outboxStatser
 	checkpointStatser
 }
 
-var _ metricsDB = (*store.DB)(nil)
+var _ MetricsDB = (*store.DB)(nil)
 
 // The values of the result label of postdesk_checkpoints_total.
 const (
@@ -63,9 +63,9 @@ const (
 	checkpointFailed = "failed" // CheckpointStats.Failures
 )
 
-// metrics are the daemon's Prometheus metrics. Its methods are safe for
+// Metrics are the daemon's Prometheus metrics. Its methods are safe for
 // concurrent use.
-type metrics struct {
+type Metrics struct {
 	reg        *prometheus.Registry
 	mails      *prometheus.CounterVec   // postdesk_mails_total{mailbox,outcome}
 	processing *prometheus.HistogramVec // postdesk_processing_seconds{mailbox}
@@ -77,22 +77,22 @@ type metrics struct {
 }
 
 var (
-	_ mailin.Observer  = (*metrics)(nil)
-	_ mailout.Observer = (*metrics)(nil)
+	_ mailin.Observer  = (*Metrics)(nil)
+	_ mailout.Observer = (*Metrics)(nil)
 )
 
-// newMetrics returns the metrics of a daemon whose outbox is in db; now is
+// NewMetrics returns the metrics of a daemon whose outbox is in db; now is
 // the clock of the outbox age (nil = time.Now); errors reading db during a
 // scrape go to log (nil = discard), and the scrape goes on without the
 // outbox gauges.
-func newMetrics(db metricsDB, now func() time.Time, log *slog.Logger) *metrics {
+func NewMetrics(db MetricsDB, now func() time.Time, log *slog.Logger) *Metrics {
 	if now == nil {
 		now = time.Now
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	m := &metrics{
+	m := &Metrics{
 		reg: prometheus.NewRegistry(),
 		mails: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "postdesk_mails_total",
@@ -133,7 +133,7 @@ func newMetrics(db metricsDB, now func() time.Time, log *slog.Logger) *metrics {
 // watchMailboxes makes the metrics report the last successful poll of each
 // mailbox (postdesk_last_poll_timestamp_seconds), replacing an earlier set,
 // and gives each mailbox's series their zero values.
-func (m *metrics) watchMailboxes(mailboxes map[string]pollState) {
+func (m *Metrics) watchMailboxes(mailboxes map[string]PollState) {
 	m.state.watch(mailboxes)
 	for name := range mailboxes {
 		for _, outcome := range knownOutcomes {
@@ -145,27 +145,27 @@ func (m *metrics) watchMailboxes(mailboxes map[string]pollState) {
 }
 
 // handler serves the metrics in the Prometheus exposition formats.
-func (m *metrics) handler() http.Handler { return m.exposition }
+func (m *Metrics) handler() http.Handler { return m.exposition }
 
 // Processed counts one handled inbound mail (mailin.Observer).
-func (m *metrics) Processed(mailbox string, outcome desk.Outcome, d time.Duration) {
+func (m *Metrics) Processed(mailbox string, outcome desk.Outcome, d time.Duration) {
 	m.mails.WithLabelValues(mailbox, string(outcome)).Inc()
 	m.processing.WithLabelValues(mailbox).Observe(d.Seconds())
 }
 
 // Reconnected counts one IMAP reconnect (mailin.Observer).
-func (m *metrics) Reconnected(mailbox string) {
+func (m *Metrics) Reconnected(mailbox string) {
 	m.reconnects.WithLabelValues(mailbox).Inc()
 }
 
 // Sent counts one outbound mail accepted by the SMTP server (mailout.Observer).
-func (m *metrics) Sent(kind string) {
+func (m *Metrics) Sent(kind string) {
 	m.sends.WithLabelValues(kind, sendSent).Inc()
 }
 
 // Failed counts one outbound mail not sent: retried later, or given up when
 // permanent (mailout.Observer).
-func (m *metrics) Failed(kind string, permanent bool) {
+func (m *Metrics) Failed(kind string, permanent bool) {
 	result := sendRetry
 	if permanent {
 		result = sendFailed
@@ -177,7 +177,7 @@ func (m *metrics) Failed(kind string, permanent bool) {
 // the database, each mailbox's last successful poll and the checkpointer's
 // counts.
 type stateCollector struct {
-	db       metricsDB
+	db       MetricsDB
 	now      func() time.Time
 	queued   *prometheus.Desc
 	age      *prometheus.Desc
@@ -185,10 +185,10 @@ type stateCollector struct {
 	wal      checkpointDescs
 
 	mu        sync.Mutex
-	mailboxes map[string]pollState
+	mailboxes map[string]PollState
 }
 
-func newStateCollector(db metricsDB, now func() time.Time) *stateCollector {
+func newStateCollector(db MetricsDB, now func() time.Time) *stateCollector {
 	return &stateCollector{
 		db:  db,
 		now: now,
@@ -203,7 +203,7 @@ func newStateCollector(db metricsDB, now func() time.Time) *stateCollector {
 	}
 }
 
-func (c *stateCollector) watch(mailboxes map[string]pollState) {
+func (c *stateCollector) watch(mailboxes map[string]PollState) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.mailboxes = mailboxes

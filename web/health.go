@@ -1,4 +1,4 @@
-package main
+package web
 
 // /healthz (DESIGN §10): 200 {"status":"ok"}, or 503
 // {"status":"unhealthy","reasons":[...]} when the database cannot be
@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/postdesk/postdesk/config"
 	"github.com/postdesk/postdesk/mailin"
 	"github.com/postdesk/postdesk/store"
 )
@@ -23,17 +22,14 @@ import (
 const (
 	// writeCheckTimeout bounds the database's write check.
 	writeCheckTimeout = 2 * time.Second
-	// writeCheckEvery is how often at most /healthz writes to the
+	// WriteCheckEvery is how often at most /healthz writes to the
 	// database; requests in between get the last result, so that a flood
 	// of requests to the public /healthz does not become a flood of writes.
-	writeCheckEvery = time.Second
-	// minStale is the shortest time without a successful poll after which
-	// a mailbox is unhealthy (staleAfter).
-	minStale = 2 * time.Minute
-	// defaultOutboxAge is healthLimits.outboxAge when it is 0: [http]
+	WriteCheckEvery = time.Second
+	// DefaultOutboxAge is Limits.OutboxAge when it is 0: [http]
 	// health_outbox_age's default.
-	defaultOutboxAge = 15 * time.Minute
-	// maxHealthyWAL is the longest write-ahead log /healthz accepts. A
+	DefaultOutboxAge = 15 * time.Minute
+	// MaxHealthyWAL is the longest write-ahead log /healthz accepts. A
 	// working checkpointer starts the log over once it passes 16 MiB
 	// (store's walRestartBytes), so it stays under that plus the
 	// transaction in flight, at most one mail (25 MiB by default, stored
@@ -42,21 +38,21 @@ const (
 	// reader pins the log): every reader pays for a long log, and the disk
 	// fills. It is well before that and far from what a working
 	// checkpointer leaves.
-	maxHealthyWAL = 256 << 20
+	MaxHealthyWAL = 256 << 20
 )
 
-// pollState is what /healthz and /metrics read of one mailbox's intake:
+// PollState is what /healthz and /metrics read of one mailbox's intake:
 // *mailin.Poller.
-type pollState interface {
+type PollState interface {
 	// LastSuccess is when the mailbox was last polled or idled successfully;
 	// the zero time before the first success.
 	LastSuccess() time.Time
 }
 
-var _ pollState = (*mailin.Poller)(nil)
+var _ PollState = (*mailin.Poller)(nil)
 
-// healthDB is what /healthz asks of the database: *store.DB.
-type healthDB interface {
+// HealthDB is what /healthz asks of the database: *store.DB.
+type HealthDB interface {
 	// CheckWrite commits a small write, waiting for other writers at most
 	// until ctx's deadline.
 	CheckWrite(ctx context.Context, at time.Time) error
@@ -68,54 +64,33 @@ type healthDB interface {
 	checkpointStatser
 }
 
-var _ healthDB = (*store.DB)(nil)
+var _ HealthDB = (*store.DB)(nil)
 
-// healthLimits say when /healthz calls the desk unhealthy.
-type healthLimits struct {
-	// stale: a mailbox not polled or idled successfully for longer (see
-	// staleAfter).
-	stale time.Duration
-	// outboxAge: mail waiting to be sent for longer; 0 = defaultOutboxAge.
-	outboxAge time.Duration
-}
-
-// pollStates gives newHTTPHandler the pollers of the configured mailboxes,
-// by name.
-func pollStates(pollers map[string]*mailin.Poller) map[string]pollState {
-	out := make(map[string]pollState, len(pollers))
-	for name, p := range pollers {
-		out[name] = p
-	}
-	return out
-}
-
-// staleAfter is how long a mailbox may go without a successful poll before
-// /healthz calls it unhealthy: three times the longest poll interval (an
-// IDLE lasts up to one interval, and the poll after it takes time too), and
-// at least minStale.
-func staleAfter(mailboxes []config.MailboxConfig) time.Duration {
-	d := minStale
-	for _, m := range mailboxes {
-		d = max(d, 3*m.PollInterval.Duration)
-	}
-	return d
+// Limits say when /healthz calls the desk unhealthy.
+type Limits struct {
+	// Stale: a mailbox not polled or idled successfully for longer
+	// (cmd/postdesk derives it from the poll intervals).
+	Stale time.Duration
+	// OutboxAge: mail waiting to be sent for longer ([http]
+	// health_outbox_age); 0 = DefaultOutboxAge.
+	OutboxAge time.Duration
 }
 
 // health serves /healthz. It is healthy when
 //   - the database takes a write within writeCheckTimeout (a real commit,
 //     not a query, which answers from a locked or full database too);
 //   - every mailbox has been polled or idled successfully within
-//     limits.stale; one that has not succeeded yet is given limits.stale
+//     limits.Stale; one that has not succeeded yet is given limits.Stale
 //     from the handler's creation, so that a daemon starting up does not
 //     flap;
 //   - no mail has waited to be sent (due, or tried and waiting for its next
-//     try) for longer than limits.outboxAge since it was queued;
-//   - the write-ahead log is at most maxHealthyWAL long.
+//     try) for longer than limits.OutboxAge since it was queued;
+//   - the write-ahead log is at most MaxHealthyWAL long.
 type health struct {
-	db        healthDB
-	mailboxes map[string]pollState
+	db        HealthDB
+	mailboxes map[string]PollState
 	now       func() time.Time
-	limits    healthLimits
+	limits    Limits
 	started   time.Time
 
 	mu        sync.Mutex // one write check at a time
@@ -123,23 +98,23 @@ type health struct {
 	writeErr  error      // and its result
 }
 
-func newHealth(db healthDB, mailboxes map[string]pollState, now func() time.Time, limits healthLimits) *health {
-	if limits.outboxAge <= 0 {
-		limits.outboxAge = defaultOutboxAge
+func newHealth(db HealthDB, mailboxes map[string]PollState, now func() time.Time, limits Limits) *health {
+	if limits.OutboxAge <= 0 {
+		limits.OutboxAge = DefaultOutboxAge
 	}
 	return &health{db: db, mailboxes: mailboxes, now: now, limits: limits, started: now()}
 }
 
-// healthReport is the body of /healthz.
-type healthReport struct {
+// HealthReport is the body of /healthz.
+type HealthReport struct {
 	Status  string   `json:"status"` // "ok" or "unhealthy"
 	Reasons []string `json:"reasons,omitempty"`
 }
 
 func (h *health) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	report, code := healthReport{Status: "ok"}, http.StatusOK
+	report, code := HealthReport{Status: "ok"}, http.StatusOK
 	if reasons := h.check(r.Context()); len(reasons) > 0 {
-		report, code = healthReport{Status: "unhealthy", Reasons: reasons}, http.StatusServiceUnavailable
+		report, code = HealthReport{Status: "unhealthy", Reasons: reasons}, http.StatusServiceUnavailable
 	}
 	body, _ := json.Marshal(report) // strings only: cannot fail
 	w.Header().Set("Content-Type", "application/json")
@@ -163,9 +138,9 @@ func (h *health) check(ctx context.Context) []string {
 	for _, name := range slices.Sorted(maps.Keys(h.mailboxes)) {
 		last := h.mailboxes[name].LastSuccess()
 		switch {
-		case last.IsZero() && now.Sub(h.started) > h.limits.stale:
+		case last.IsZero() && now.Sub(h.started) > h.limits.Stale:
 			reasons = append(reasons, fmt.Sprintf("mailbox %s: no successful poll since the start %s ago", name, ago(now.Sub(h.started))))
-		case !last.IsZero() && now.Sub(last) > h.limits.stale:
+		case !last.IsZero() && now.Sub(last) > h.limits.Stale:
 			reasons = append(reasons, fmt.Sprintf("mailbox %s: last successful poll %s ago", name, ago(now.Sub(last))))
 		}
 	}
@@ -176,12 +151,12 @@ func (h *health) check(ctx context.Context) []string {
 }
 
 // checkWrite runs the database's write check, at most once every
-// writeCheckEvery: requests meanwhile, and those that waited for a check
+// WriteCheckEvery: requests meanwhile, and those that waited for a check
 // in progress, get its result.
 func (h *health) checkWrite(ctx context.Context) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if now := h.now(); !h.checkedAt.IsZero() && !now.Before(h.checkedAt) && now.Sub(h.checkedAt) < writeCheckEvery {
+	if now := h.now(); !h.checkedAt.IsZero() && !now.Before(h.checkedAt) && now.Sub(h.checkedAt) < WriteCheckEvery {
 		return h.writeErr
 	}
 	ctx, cancel := context.WithTimeout(ctx, writeCheckTimeout)
@@ -192,14 +167,14 @@ func (h *health) checkWrite(ctx context.Context) error {
 }
 
 // checkOutbox says what is wrong with the outbox at now: mail waiting
-// longer than limits.outboxAge, or an outbox that cannot be read; "" when
+// longer than limits.OutboxAge, or an outbox that cannot be read; "" when
 // nothing is.
 func (h *health) checkOutbox(ctx context.Context, now time.Time) string {
 	n, oldest, err := h.db.OutboxWaiting(ctx, now)
 	switch {
 	case err != nil:
 		return "outbox: " + err.Error()
-	case n == 0 || now.Sub(oldest) <= h.limits.outboxAge:
+	case n == 0 || now.Sub(oldest) <= h.limits.OutboxAge:
 		return ""
 	}
 	mails := "mail waits"
@@ -207,17 +182,17 @@ func (h *health) checkOutbox(ctx context.Context, now time.Time) string {
 		mails = "mails wait"
 	}
 	return fmt.Sprintf("outbox: %d %s to be sent, the oldest queued %s ago (health_outbox_age %s)",
-		n, mails, ago(now.Sub(oldest)), ago(h.limits.outboxAge))
+		n, mails, ago(now.Sub(oldest)), ago(h.limits.OutboxAge))
 }
 
 // walReason says what is wrong with the write-ahead log when it is longer
-// than maxHealthyWAL, with the last checkpoint error if no checkpoint has
+// than MaxHealthyWAL, with the last checkpoint error if no checkpoint has
 // succeeded since; "" when nothing is.
 func walReason(s store.CheckpointStats, now time.Time) string {
-	if s.WALBytes <= maxHealthyWAL {
+	if s.WALBytes <= MaxHealthyWAL {
 		return ""
 	}
-	reason := fmt.Sprintf("database: write-ahead log of %d MiB, over %d MiB", s.WALBytes>>20, maxHealthyWAL>>20)
+	reason := fmt.Sprintf("database: write-ahead log of %d MiB, over %d MiB", s.WALBytes>>20, MaxHealthyWAL>>20)
 	switch {
 	case s.LastError != nil && !s.LastFailure.Before(s.LastSuccess):
 		reason += fmt.Sprintf(": checkpoints failing, the last %s ago: %v", ago(now.Sub(s.LastFailure)), s.LastError)

@@ -1,8 +1,8 @@
-package main
+package web
 
 // postdesk_panics_total{where}: the panics the daemon recovered into a
 // logged error. Intake and the outbox tell them through their Observers
-// (metrics.Panicked); the store's checkpointer counts its own, read at
+// (Metrics.Panicked); the store's checkpointer counts its own, read at
 // scrape time; the HTTP listener's goroutine calls Panicked itself. Any
 // value above 0 is a bug to find in the logs.
 
@@ -18,7 +18,7 @@ import (
 const panicCheckpoint = "store.checkpoint"
 
 // panicHTTP is the where of a panic in the HTTP listener's goroutine
-// (serveHTTP); panics in handlers are net/http's to recover and log.
+// (Serve); panics in handlers are net/http's to recover and log.
 const panicHTTP = "http.serve"
 
 // checkpointStatser is what the metrics and /healthz read of the store's
@@ -69,4 +69,4 @@ func (c *panicCounter) Collect(ch chan<- prometheus.Metric) {
 }
 
 // Panicked counts one recovered panic (mailin.Observer, mailout.Observer).
-func (m *metrics) Panicked(where string) { m.panics.add(where) }
+func (m *Metrics) Panicked(where string) { m.panics.add(where) }

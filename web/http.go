@@ -1,12 +1,19 @@
-package main
-
-// The daemon's HTTP listener ([http] listen): thin handlers only.
+// Package web is the daemon's HTTP listener ([http] listen): /healthz,
+// /metrics and the survey links (later the read-only dashboard), thin
+// handlers over desk and store. It reads no configuration: cmd/postdesk
+// builds its Options.
 //
-//	GET /healthz   200 {"status":"ok"}, or 503 {"status":"unhealthy","reasons":[...]} (health.go)
-//	GET /metrics   Prometheus metrics (metrics.go), to loopback clients only
-//	               unless [http] metrics_public is set (403 otherwise)
+//	GET /healthz          200 {"status":"ok"}, or 503 {"status":"unhealthy","reasons":[...]} (health.go)
+//	GET /metrics          Prometheus metrics (metrics.go), to loopback clients only
+//	                      unless Options.MetricsPublic is set (403 otherwise)
+//	GET|POST /survey/...  the survey links of closing mails (survey.go, SurveyRoutes)
 //
 // Other paths are 404, other methods 405 (HEAD is answered like GET).
+//
+// Metrics implements mailin.Observer and mailout.Observer, so web imports
+// mailin and mailout for those interface types (and mailin.Poller's check
+// against PollState); it calls nothing else of theirs.
+package web
 
 import (
 	"context"
@@ -22,22 +29,38 @@ import (
 // shutdownTimeout bounds the wait for requests in progress at shutdown.
 const shutdownTimeout = 5 * time.Second
 
-// newHTTPHandler returns the handler of the daemon's HTTP listener. db is
-// checked by /healthz (health.go); mailboxes are the intake loops by
-// mailbox name (see pollStates), checked by /healthz within limits and
-// reported by m, which serves /metrics: to every client when
-// metricsPublic, else to loopback ones only (loopbackOnly); now is the
-// clock (nil = time.Now).
-func newHTTPHandler(db healthDB, mailboxes map[string]pollState, m *metrics, now func() time.Time, limits healthLimits, metricsPublic bool) *http.ServeMux {
+// Options are what NewHandler serves. DB and Metrics are required; the
+// zero value of the others is their documented default.
+type Options struct {
+	// DB is checked by /healthz: *store.DB.
+	DB HealthDB
+	// Mailboxes are the intake loops by mailbox name, checked by
+	// /healthz within Limits and reported on /metrics; nil = none.
+	Mailboxes map[string]PollState
+	// Metrics serves /metrics.
+	Metrics *Metrics
+	// Now is the clock; nil = time.Now.
+	Now func() time.Time
+	// Limits say when /healthz calls the desk unhealthy.
+	Limits Limits
+	// MetricsPublic serves /metrics to every client ([http]
+	// metrics_public); false = to loopback ones only (loopbackOnly).
+	MetricsPublic bool
+}
+
+// NewHandler returns the handler of the daemon's HTTP listener: /healthz
+// and /metrics as o says (add the survey pages with SurveyRoutes).
+func NewHandler(o Options) *http.ServeMux {
+	now := o.Now
 	if now == nil {
 		now = time.Now
 	}
-	m.watchMailboxes(mailboxes)
-	h := newHealth(db, mailboxes, now, limits)
+	o.Metrics.watchMailboxes(o.Mailboxes)
+	h := newHealth(o.DB, o.Mailboxes, now, o.Limits)
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", h)
-	metrics := m.handler()
-	if !metricsPublic {
+	metrics := o.Metrics.handler()
+	if !o.MetricsPublic {
 		metrics = loopbackOnly(metrics)
 	}
 	mux.Handle("GET /metrics", metrics)
@@ -62,15 +85,15 @@ func loopbackOnly(h http.Handler) http.Handler {
 	})
 }
 
-// serveHTTP listens on listen (host:port; port 0 picks one) and serves h
+// Serve listens on listen (host:port; port 0 picks one) and serves h
 // until ctx ends, then shuts down: requests in progress get shutdownTimeout
 // to finish. It returns the address it listens on and wait, which blocks
 // until the server has stopped and returns why it stopped early, if it did
 // (nil after a shutdown). The caller must call wait. An empty listen is an
-// error ([http] listen = "" means no listener: do not call serveHTTP). A
+// error ([http] listen = "" means no listener: do not call Serve). A
 // panic of the serving goroutine is told to panicked (nil: nobody) and
 // returned by wait.
-func serveHTTP(ctx context.Context, listen string, h http.Handler, log *slog.Logger,
+func Serve(ctx context.Context, listen string, h http.Handler, log *slog.Logger,
 	panicked func(where string)) (addr string, wait func() error, err error) {
 	if listen == "" {
 		return "", nil, errors.New("http: no listen address")

@@ -1,24 +1,51 @@
-package main
+package web
+
+// The survey links of closing mails: /survey/{token}.
 
 import (
+	"context"
 	"errors"
 	"html/template"
+	"log/slog"
 	"net/http"
 
 	"github.com/postdesk/postdesk/desk"
 	"github.com/postdesk/postdesk/store"
 )
 
-// surveyRoutes adds the survey pages to mux: GET /survey/{token} shows the
-// rating the link stands for with a comment form, POST records it. The GET
-// records nothing, so mail scanners that open links do not vote.
-func (a *app) surveyRoutes(mux *http.ServeMux) *http.ServeMux {
+// Surveys is what the survey pages ask of the desk: *desk.Desk.
+type Surveys interface {
+	// Survey checks a survey link's token and tells what it rates.
+	Survey(ctx context.Context, token string) (desk.SurveyPage, error)
+	// AnswerSurvey records the rating of token with an optional comment.
+	AnswerSurvey(ctx context.Context, token, comment string) error
+}
+
+var _ Surveys = (*desk.Desk)(nil)
+
+// surveys serves the survey pages of d; errors it cannot tell the visitor
+// go to log.
+type surveys struct {
+	desk Surveys
+	log  *slog.Logger
+}
+
+// SurveyRoutes adds the survey pages of d to mux and returns mux: GET
+// /survey/{token} shows the rating the link stands for with a comment
+// form, POST records it. The GET records nothing, so mail scanners that
+// open links do not vote. Errors the visitor cannot act on go to log (nil
+// = discard).
+func SurveyRoutes(mux *http.ServeMux, d Surveys, log *slog.Logger) *http.ServeMux {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	a := &surveys{desk: d, log: log}
 	mux.HandleFunc("GET /survey/{token}", a.surveyPage)
 	mux.HandleFunc("POST /survey/{token}", a.surveyAnswer)
 	return mux
 }
 
-func (a *app) surveyPage(w http.ResponseWriter, r *http.Request) {
+func (a *surveys) surveyPage(w http.ResponseWriter, r *http.Request) {
 	page, err := a.desk.Survey(r.Context(), r.PathValue("token"))
 	if err != nil {
 		a.surveyError(w, err)
@@ -27,7 +54,7 @@ func (a *app) surveyPage(w http.ResponseWriter, r *http.Request) {
 	renderSurvey(w, http.StatusOK, page, false)
 }
 
-func (a *app) surveyAnswer(w http.ResponseWriter, r *http.Request) {
+func (a *surveys) surveyAnswer(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
 	page, err := a.desk.Survey(r.Context(), token)
 	if err != nil {
@@ -46,7 +73,7 @@ func (a *app) surveyAnswer(w http.ResponseWriter, r *http.Request) {
 	renderSurvey(w, http.StatusOK, page, true)
 }
 
-func (a *app) surveyError(w http.ResponseWriter, err error) {
+func (a *surveys) surveyError(w http.ResponseWriter, err error) {
 	if errors.Is(err, desk.ErrBadToken) || errors.Is(err, store.ErrNotFound) {
 		http.Error(w, "This survey link is not valid.", http.StatusNotFound)
 		return
