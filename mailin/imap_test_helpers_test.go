@@ -7,10 +7,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"log/slog"
-	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -18,11 +15,9 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
-	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
-	"github.com/emersion/go-sasl"
 
 	"github.com/postdesk/postdesk/desk"
+	"github.com/postdesk/postdesk/internal/memimap"
 )
 
 const (
@@ -30,7 +25,8 @@ const (
 	testPassword = "imap-secret"
 )
 
-// serverConfig shapes a test IMAP server.
+// serverConfig shapes a test IMAP server (memimap.Options, in the tests'
+// words).
 type serverConfig struct {
 	// caps is what the server advertises; nil means IMAP4rev1 + IMAP4rev2,
 	// which implies MOVE, UIDPLUS and IDLE.
@@ -44,7 +40,7 @@ type serverConfig struct {
 	tls string
 }
 
-// testServer is go-imap's in-memory server on a loopback port.
+// testServer is memimap on a loopback port, as testUser.
 type testServer struct {
 	addr string
 	// roots trusts the server's certificate, issued to 127.0.0.1.
@@ -53,193 +49,37 @@ type testServer struct {
 	closed chan string // the user of each session that ended ("" before login)
 	// transcript is what every session read and wrote.
 	transcript *lockedBuffer
-
-	mu      sync.Mutex
-	changed chan struct{} // closed and replaced after each APPEND
 }
 
-// appended wakes the sessions in IDLE.
-func (s *testServer) appended() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	close(s.changed)
-	s.changed = make(chan struct{})
-}
-
-// changes is closed at the next APPEND.
-func (s *testServer) changes() <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.changed
-}
-
+// startServer starts memimap shaped by cfg, stopped at the test's end; the
+// transcript is logged if the test failed.
 func startServer(t *testing.T, cfg serverConfig) *testServer {
 	t.Helper()
-	mem := imapmemserver.New()
-	user := imapmemserver.NewUser(testUser, testPassword)
-	if err := user.Create("INBOX", nil); err != nil {
-		t.Fatal(err)
-	}
-	mem.AddUser(user)
 	if cfg.caps == nil {
 		cfg.caps = imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}}
 	}
-	transcript := &lockedBuffer{}
+	s := &testServer{tls: cfg.tls, closed: make(chan string, 64), transcript: &lockedBuffer{}}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("server transcript:\n%s", transcript)
+			t.Logf("server transcript:\n%s", s.transcript)
 		}
 	})
-	s := &testServer{tls: cfg.tls, closed: make(chan string, 64), changed: make(chan struct{}), transcript: transcript}
-	opts := &imapserver.Options{
-		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			inner := mem.NewSession().(imapserver.SessionIMAP4rev2)
-			return &testSession{SessionIMAP4rev2: inner, cfg: cfg, server: s}, nil, nil
-		},
-		Caps:         cfg.caps,
-		InsecureAuth: cfg.tls == "",
-		Logger:       log.New(io.Discard, "", 0),
-		DebugWriter:  transcript,
+	o := memimap.Options{Caps: cfg.caps, FailCopy: cfg.failCopy, XOAUTH2Token: cfg.token,
+		TLS: cfg.tls, Transcript: s.transcript, Closed: s.closed}
+	if cfg.tls != "" {
+		s.roots, o.TLSConfig = testCertificate(t)
 	}
-	var ln net.Listener
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	srv, err := memimap.StartWith(testUser, testPassword, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.tls != "" {
-		var serverTLS *tls.Config
-		s.roots, serverTLS = testCertificate(t)
-		switch cfg.tls {
-		case "implicit":
-			ln = tls.NewListener(ln, serverTLS)
-		case "starttls":
-			opts.TLSConfig = serverTLS
-		}
-	}
-	srv := imapserver.New(opts)
-	s.addr = ln.Addr().String()
-	served := make(chan error, 1)
-	go func() {
-		defer recoverTest(t)
-		served <- srv.Serve(ln)
-	}()
+	s.addr = srv.Addr()
 	t.Cleanup(func() {
-		srv.Close()
-		if err := <-served; err != nil {
+		if err := srv.Close(); err != nil {
 			t.Errorf("imap server: %v", err)
 		}
 	})
 	return s
-}
-
-// testSession wraps a memserver session to refuse copies into one folder,
-// to speak XOAUTH2 the way Gmail does, and to IDLE without losing wakeups:
-// memserver misses mail appended between its "+ idling" and the moment its
-// IDLE goroutine starts listening, and reports it only after DONE.
-type testSession struct {
-	imapserver.SessionIMAP4rev2
-	cfg    serverConfig
-	server *testServer
-	user   string
-}
-
-func (s *testSession) Append(mailbox string, r imap.LiteralReader, options *imap.AppendOptions) (*imap.AppendData, error) {
-	data, err := s.SessionIMAP4rev2.Append(mailbox, r, options)
-	if err == nil {
-		s.server.appended()
-	}
-	return data, err
-}
-
-// Idle writes pending updates, then again after every APPEND, until stop.
-func (s *testSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
-	for {
-		changes := s.server.changes()
-		if err := s.Poll(w, true); err != nil {
-			return err
-		}
-		select {
-		case <-stop:
-			return nil
-		case <-changes:
-		}
-	}
-}
-
-var _ imapserver.SessionSASL = (*testSession)(nil)
-
-func (s *testSession) Login(username, password string) error {
-	if err := s.SessionIMAP4rev2.Login(username, password); err != nil {
-		return err
-	}
-	s.user = username
-	return nil
-}
-
-func (s *testSession) Close() error {
-	select {
-	case s.server.closed <- s.user:
-	default:
-	}
-	return s.SessionIMAP4rev2.Close()
-}
-
-var errCannotWrite = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot, Text: "folder is read-only"}
-
-func (s *testSession) Copy(numSet imap.NumSet, dest string) (*imap.CopyData, error) {
-	if dest == s.cfg.failCopy {
-		return nil, errCannotWrite
-	}
-	return s.SessionIMAP4rev2.Copy(numSet, dest)
-}
-
-func (s *testSession) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string) error {
-	if dest == s.cfg.failCopy {
-		return errCannotWrite
-	}
-	return s.SessionIMAP4rev2.Move(w, numSet, dest)
-}
-
-func (s *testSession) AuthenticateMechanisms() []string {
-	if s.cfg.token != "" {
-		return []string{"PLAIN", XOAUTH2}
-	}
-	return []string{"PLAIN"}
-}
-
-func (s *testSession) Authenticate(mech string) (sasl.Server, error) {
-	switch mech {
-	case "PLAIN":
-		return sasl.NewPlainServer(func(_, username, password string) error {
-			return s.Login(username, password)
-		}), nil
-	case XOAUTH2:
-		if s.cfg.token != "" {
-			return &xoauth2Server{session: s}, nil
-		}
-	}
-	return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Text: "SASL mechanism not supported"}
-}
-
-// xoauth2Server accepts the configured token; for any other it sends
-// Gmail's error challenge. The client must then cancel the exchange ("*",
-// answered BAD by imapserver before Next is called); any other answer is
-// refused with a BAD naming it.
-type xoauth2Server struct {
-	session    *testSession
-	challenged bool
-}
-
-func (x *xoauth2Server) Next(resp []byte) ([]byte, bool, error) {
-	if x.challenged {
-		return nil, false, &imap.Error{Type: imap.StatusResponseTypeBad, Text: fmt.Sprintf("want a cancel, got %q", resp)}
-	}
-	want := "user=" + testUser + "\x01auth=Bearer " + x.session.cfg.token + "\x01\x01"
-	if string(resp) == want {
-		return nil, true, x.session.Login(testUser, testPassword)
-	}
-	x.challenged = true
-	return []byte(`{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}`), false, nil
 }
 
 // client is a second, independent IMAP client for the test's own checks.

@@ -1,14 +1,17 @@
 // Package memimap runs a real IMAP server in process, with its mailboxes in
 // memory (go-imap's imapserver and imapmemserver), on a loopback port. The
 // demo uses it so that it needs no setup, and tests use it to drive intake
-// over the real protocol. Its IDLE never misses a delivery: imapmemserver
-// alone misses mail appended between its "+ idling" and the moment its IDLE
-// goroutine listens, and reports it only after DONE; here every append wakes
-// every session in IDLE, which then reports what is new.
+// over the real protocol, with the faults they need (Options): a folder that
+// refuses copies, Gmail's XOAUTH2, TLS, a transcript, the end of each
+// session. Its IDLE never misses a delivery: imapmemserver alone misses mail
+// appended between its "+ idling" and the moment its IDLE goroutine listens,
+// and reports it only after DONE; here every append wakes every session in
+// IDLE, which then reports what is new.
 package memimap
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -29,12 +32,48 @@ var DefaultCaps = imap.CapSet{
 	imap.CapNamespace: {}, imap.CapESearch: {},
 }
 
+// The TLS modes of Options.TLS.
+const (
+	TLSImplicit = "implicit" // TLS from the first byte
+	TLSStartTLS = "starttls" // plain text until STARTTLS
+)
+
+// Options shape a Server. The zero value is a plain-text server with
+// DefaultCaps, PLAIN login and no faults.
+type Options struct {
+	// Caps is what the server advertises; nil means DefaultCaps.
+	Caps imap.CapSet
+	// FailCopy, when set, is a mailbox COPY and MOVE refuse to write to,
+	// with NO [CANNOT].
+	FailCopy string
+	// XOAUTH2Token, when set, is the one bearer token AUTHENTICATE XOAUTH2
+	// accepts, for the server's user. Any other gets Gmail's error
+	// challenge, which the client must cancel with "*" (answered BAD).
+	XOAUTH2Token string
+	// TLS is TLSImplicit or TLSStartTLS, with TLSConfig holding the
+	// certificate; either way the server then refuses to authenticate
+	// without TLS. "" is plain text, with plain-text login allowed
+	// (loopback only).
+	TLS       string
+	TLSConfig *tls.Config
+	// Transcript, when set, gets what every session reads and writes,
+	// credentials included. Writes are serialised.
+	Transcript io.Writer
+	// Closed, when set, is sent the user of each session that ends (""
+	// before login). The send does not block: when Closed is full, the
+	// name is dropped.
+	Closed chan<- string
+}
+
 // Server is an IMAP server with one user.
 type Server struct {
-	srv  *imapserver.Server
-	user *imapmemserver.User
-	ln   net.Listener
-	done chan error
+	opts     Options
+	username string
+	password string
+	srv      *imapserver.Server
+	user     *imapmemserver.User
+	ln       net.Listener
+	done     chan error
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced at every append
@@ -55,41 +94,23 @@ func (s *Server) changes() <-chan struct{} {
 	return s.changed
 }
 
-// session is a memserver session whose IDLE wakes at every append.
-type session struct {
-	imapserver.SessionIMAP4rev2
-	server *Server
-}
-
-// Append appends as memserver does, then wakes the sessions in IDLE.
-func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.AppendOptions) (*imap.AppendData, error) {
-	data, err := s.SessionIMAP4rev2.Append(mailbox, r, options)
-	if err == nil {
-		s.server.appended()
-	}
-	return data, err
-}
-
-// Idle writes pending updates, then again after every append, until stop.
-func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
-	for {
-		changes := s.server.changes()
-		if err := s.Poll(w, true); err != nil {
-			return err
-		}
-		select {
-		case <-stop:
-			return nil
-		case <-changes:
-		}
-	}
-}
-
 // Start listens on 127.0.0.1 with one user whose INBOX exists. caps nil
 // means DefaultCaps; plain-text login is allowed (loopback only).
 func Start(username, password string, caps imap.CapSet) (*Server, error) {
-	if caps == nil {
-		caps = DefaultCaps
+	return StartWith(username, password, Options{Caps: caps})
+}
+
+// StartWith listens on 127.0.0.1 with one user whose INBOX exists, shaped
+// by o.
+func StartWith(username, password string, o Options) (*Server, error) {
+	if o.Caps == nil {
+		o.Caps = DefaultCaps
+	}
+	if o.TLS != "" && o.TLS != TLSImplicit && o.TLS != TLSStartTLS {
+		return nil, fmt.Errorf("memimap: unknown TLS mode %q", o.TLS)
+	}
+	if o.TLS != "" && o.TLSConfig == nil {
+		return nil, errors.New("memimap: TLS without a TLSConfig")
 	}
 	mem := imapmemserver.New()
 	user := imapmemserver.NewUser(username, password)
@@ -97,20 +118,31 @@ func Start(username, password string, caps imap.CapSet) (*Server, error) {
 		return nil, fmt.Errorf("memimap: create INBOX: %w", err)
 	}
 	mem.AddUser(user)
-	s := &Server{user: user, done: make(chan error, 1), changed: make(chan struct{})}
-	s.srv = imapserver.New(&imapserver.Options{
+	s := &Server{opts: o, username: username, password: password, user: user,
+		done: make(chan error, 1), changed: make(chan struct{})}
+	opts := &imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
 			return &session{SessionIMAP4rev2: mem.NewSession().(imapserver.SessionIMAP4rev2), server: s}, nil, nil
 		},
-		Caps:         caps,
-		InsecureAuth: true,
+		Caps:         o.Caps,
+		InsecureAuth: o.TLS == "",
 		Logger:       log.New(io.Discard, "", 0),
-	})
+	}
+	if o.Transcript != nil {
+		opts.DebugWriter = &lockedWriter{w: o.Transcript}
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("memimap: listen: %w", err)
 	}
+	switch o.TLS {
+	case TLSImplicit:
+		ln = tls.NewListener(ln, o.TLSConfig)
+	case TLSStartTLS:
+		opts.TLSConfig = o.TLSConfig
+	}
 	s.ln = ln
+	s.srv = imapserver.New(opts)
 	go func() { s.done <- s.srv.Serve(ln) }()
 	return s, nil
 }
@@ -141,13 +173,28 @@ func (s *Server) Count(mailbox string) (int, error) {
 	return int(*st.NumMessages), nil
 }
 
-// Close stops the server and closes its connections.
+// Close stops the server and closes its connections. It reports an error
+// from closing the listener or from serving.
 func (s *Server) Close() error {
 	err := s.srv.Close()
-	<-s.done
+	if serveErr := <-s.done; serveErr != nil {
+		err = errors.Join(err, fmt.Errorf("memimap: serve: %w", serveErr))
+	}
 	return err
 }
 
 type literal struct{ *bytes.Reader }
 
 func (l literal) Size() int64 { return l.Reader.Size() }
+
+// lockedWriter serialises the writes of several sessions.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
