@@ -11,57 +11,18 @@ import (
 	"testing"
 
 	"github.com/jhillyerd/enmime/v2"
+
+	"github.com/postdesk/postdesk/internal/mailmix"
 )
 
-// mailHead is the top header of generated mail, without Content-Type.
-const mailHead = "From: Mallory <mallory@example.net>\r\n" +
-	"To: support@example.com\r\n" +
-	"Subject: generated\r\n" +
-	"Date: Mon, 02 Jan 2006 15:04:05 +0000\r\n" +
-	"Message-ID: <generated@example.net>\r\n" +
-	"MIME-Version: 1.0\r\n"
+// The generated bombs are internal/mailmix's.
+const mailHead = mailmix.BombHead
 
-// nestedMail is a message of depth multiparts, each the only part of the
-// one around it, with a text part in the innermost.
-func nestedMail(depth int) []byte {
-	var b bytes.Buffer
-	b.Grow(depth*80 + 512)
-	b.WriteString(mailHead)
-	for i := range depth {
-		fmt.Fprintf(&b, "Content-Type: multipart/mixed; boundary=\"b%d\"\r\n\r\n--b%d\r\n", i, i)
-	}
-	b.WriteString("Content-Type: text/plain\r\n\r\nbottom\r\n")
-	for i := depth - 1; i >= 0; i-- {
-		fmt.Fprintf(&b, "--b%d--\r\n", i)
-	}
-	return b.Bytes()
-}
-
-// manyPartsMail is a multipart message of n text parts.
-func manyPartsMail(n int) []byte {
-	const part = "--b\r\nContent-Type: text/plain\r\n\r\nx\r\n"
-	var b bytes.Buffer
-	b.Grow(n*len(part) + 512)
-	b.WriteString(mailHead + "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n")
-	for range n {
-		b.WriteString(part)
-	}
-	b.WriteString("--b--\r\n")
-	return b.Bytes()
-}
-
-// longLineMail is a text message whose body is one line of n bytes.
-func longLineMail(n int) []byte {
-	head := mailHead + "Content-Type: text/plain\r\n\r\n"
-	b := make([]byte, len(head)+n+2)
-	copy(b, head)
-	line := b[len(head) : len(head)+n]
-	for i := range line {
-		line[i] = 'a'
-	}
-	copy(b[len(head)+n:], "\r\n")
-	return b
-}
+var (
+	nestedMail    = mailmix.Nested
+	manyPartsMail = mailmix.ManyParts
+	longLineMail  = mailmix.LongLine
+)
 
 // attachedMail wraps a message in depth attached messages (message/rfc822).
 func attachedMail(depth int) []byte {
