@@ -286,14 +286,17 @@ func (d *Desk) runCommands(tx *store.Tx, c *store.Case, agent string, lines []ag
 			results[i].Arg = agent
 		case "assign":
 			err = d.setField(tx, c, "assignee", l.arg, agent, now)
-			results[i].Arg = strings.ToLower(l.arg)
+			results[i].Arg = addrKey(l.arg)
 		case "severity":
 			err = d.setField(tx, c, "severity", l.arg, agent, now)
 			results[i].Arg = string(ParseSeverity(l.arg))
 		case "escalate":
 			err = d.escalate(tx, c, store.CodeEscalated, "asked by "+agent, agent, now)
 		case "release":
-			err = d.release(tx, c, ref, strings.EqualFold(l.arg, string(RoleContact)), agent, now)
+			var held *store.Message
+			if held, err = d.heldMessage(tx, c, ref); err == nil {
+				err = d.release(tx, c, held, strings.EqualFold(l.arg, string(RoleContact)), agent, now)
+			}
 			if errors.Is(err, ErrLimit) {
 				results[i].Code, results[i].Arg, err = store.ResultLimit, fmt.Sprint(d.contactLimit(c)), nil
 			}

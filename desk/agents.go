@@ -53,6 +53,7 @@ func (d *Desk) Release(ctx context.Context, n, msg int64, contact bool, by strin
 		return fmt.Errorf("release on case %d as %s: %w", n, by, ErrNotAgent)
 	}
 	var limited error
+	limit := 0
 	err := d.onCase(ctx, n, func(tx *store.Tx, c *store.Case, now time.Time) error {
 		held, err := d.heldMessage(tx, c, msg)
 		if err != nil {
@@ -61,7 +62,7 @@ func (d *Desk) Release(ctx context.Context, n, msg int64, contact bool, by strin
 		if held == nil {
 			return fmt.Errorf("release message %d of case %d: %w: not a held message of the case", msg, n, ErrBadValue)
 		}
-		limited = d.release(tx, c, msg, contact, by, now)
+		limited, limit = d.release(tx, c, held, contact, by, now), d.contactLimit(c)
 		if errors.Is(limited, ErrLimit) {
 			return nil
 		}
@@ -71,7 +72,7 @@ func (d *Desk) Release(ctx context.Context, n, msg int64, contact bool, by strin
 		return err
 	}
 	if limited != nil {
-		return fmt.Errorf("release message %d of case %d: released, but its sender was not added: %w (at most %d contacts)", msg, n, limited, d.caseContactLimit(ctx, n))
+		return fmt.Errorf("release message %d of case %d: released, but its sender was not added: %w (at most %d contacts)", msg, n, limited, limit)
 	}
 	return nil
 }
@@ -88,18 +89,14 @@ func (d *Desk) heldMessage(tx *store.Tx, c *store.Case, id int64) (*store.Messag
 	return m, err
 }
 
-// release makes held message id of c the customer's, and with contact its
+// release makes held message m of c the customer's, and with contact its
 // sender a contact (ErrLimit when the case has its most contacts: the
 // message is released all the same). A pending case then waits on support.
-func (d *Desk) release(tx *store.Tx, c *store.Case, id int64, contact bool, by string, now time.Time) error {
-	m, err := d.heldMessage(tx, c, id)
-	if err != nil || m == nil {
+func (d *Desk) release(tx *store.Tx, c *store.Case, m *store.Message, contact bool, by string, now time.Time) error {
+	if err := tx.SetMessageKind(m.ID, string(MessageCustomer)); err != nil {
 		return err
 	}
-	if err := tx.SetMessageKind(id, string(MessageCustomer)); err != nil {
-		return err
-	}
-	if err := addEvent(tx, c.ID, now, EventReleased, fmt.Sprintf("message %d from %s %s", id, m.From, byWhom(by))); err != nil {
+	if err := addEvent(tx, c.ID, now, EventReleased, fmt.Sprintf("message %d from %s %s", m.ID, m.From, byWhom(by))); err != nil {
 		return err
 	}
 	if Status(c.Status) == StatusPending {
@@ -149,20 +146,7 @@ func (d *Desk) addContact(tx *store.Tx, c *store.Case, addr string, now time.Tim
 }
 
 // contactLimit is the most contacts case c may have: the desk's limit and
-// its plan's.
+// its plan's (none for a plan the desk does not know).
 func (d *Desk) contactLimit(c *store.Case) int {
-	limit := d.o.Contacts
-	if p, ok := d.o.Plans[c.Plan]; ok {
-		limit = min(limit, p.Contacts)
-	}
-	return limit
-}
-
-// caseContactLimit is contactLimit of case n, for messages.
-func (d *Desk) caseContactLimit(ctx context.Context, n int64) int {
-	c, err := d.db.Case(ctx, n)
-	if err != nil {
-		return d.o.Contacts
-	}
-	return d.contactLimit(c)
+	return min(d.o.Contacts, d.o.Plans[c.Plan].Contacts)
 }

@@ -31,7 +31,7 @@ func (d *Desk) open(tx *store.Tx, in *Inbound, rawID int64, now time.Time, relat
 		res, _, err := d.holdMessage(tx, c, in, rawID, "its sender failed DMARC; the case was opened without contacts and nobody was mailed", now)
 		return res, err
 	}
-	added, refused, err := d.addContacts(tx, c, in.Cc, min(d.o.Contacts, terms.plan.Contacts), now)
+	added, refused, err := d.addContacts(tx, c, in.Cc, d.contactLimit(c), now)
 	if err != nil {
 		return Result{}, err
 	}
