@@ -2,7 +2,6 @@ package mailout
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/postdesk/postdesk/threading"
 )
@@ -16,7 +15,7 @@ var ErrBadAddress = threading.ErrBadAddress
 func checkAddress(addr string) error { return threading.CheckAddress(addr) }
 
 // recipients checks every address of to and cc and returns them with each
-// address kept once (compared without regard to case, first place wins),
+// address kept once (compared by threading.AddressKey, first place wins),
 // and all of them together: the envelope recipients.
 func recipients(to, cc []string) (rcpts, toOut, ccOut []string, err error) {
 	seen := map[string]bool{}
@@ -25,7 +24,7 @@ func recipients(to, cc []string) (rcpts, toOut, ccOut []string, err error) {
 			if err := checkAddress(a); err != nil {
 				return fmt.Errorf("recipient %w", err)
 			}
-			if key := strings.ToLower(a); !seen[key] {
+			if key := threading.AddressKey(a); !seen[key] {
 				seen[key] = true
 				rcpts = append(rcpts, a)
 				*out = append(*out, a)
