@@ -86,10 +86,10 @@ func (c *Config) Validate() error {
 		key := fmt.Sprintf("customer[%d]", i)
 		if err := checkMatch(cu.Match); err != nil {
 			p.add(key+".match", "%v", err)
-		} else if seen[strings.ToLower(cu.Match)] {
+		} else if seen[threading.AddressKey(cu.Match)] {
 			p.add(key+".match", "%q is matched by an earlier [[customer]]", cu.Match)
 		}
-		seen[strings.ToLower(cu.Match)] = true
+		seen[threading.AddressKey(cu.Match)] = true
 		if _, ok := c.Plans[cu.Plan]; cu.Plan != "" && !ok {
 			p.add(key+".plan", "unknown plan %q (plans: %s)", cu.Plan, c.planNames())
 		}
@@ -132,7 +132,7 @@ func (c *Config) validateDesk(p *problems) {
 	comment := d.CommentAddressOrDefault()
 	for i, a := range d.Agents {
 		p.address(fmt.Sprintf("desk.agents[%d]", i), a)
-		if strings.EqualFold(a, d.Address) {
+		if sameAddress(a, d.Address) {
 			p.add(fmt.Sprintf("desk.agents[%d]", i), "%q is the desk's own address", a)
 		} else if sameAddress(a, comment) {
 			p.add(fmt.Sprintf("desk.agents[%d]", i), "%q is the desk's comment address", a)

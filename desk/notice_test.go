@@ -99,3 +99,18 @@ func TestNoticeCarriesTheMessageAndAnAgentToken(t *testing.T) {
 		t.Error("lee's notice token is good for kim")
 	}
 }
+
+// A requester writing from a look-alike address (Kelvin sign for the K)
+// does not make the real address a participant of the case: the store
+// keeps the desk's identity key, never a Unicode lower-casing.
+func TestLookAlikeRequesterIsNotTheRealAddress(t *testing.T) {
+	f := newFixture(t)
+	n := f.receive(f.mail("\u212aim@example.org", "Hello", "x")).Case
+	if got := f.participants(n); got["kim@example.org"] != "" || got["\u212aim@example.org"] != "requester" {
+		t.Errorf("participants %v", got)
+	}
+	res := f.receive(f.mail("kim@example.org", "Re: [Case #1] Hello", "I am the real Kim"))
+	if res.Outcome != desk.Held {
+		t.Errorf("the real address on the look-alike's case: %+v, want held", res)
+	}
+}

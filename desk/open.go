@@ -100,7 +100,7 @@ func (d *Desk) newCase(tx *store.Tx, in *Inbound, fields Fields, terms customerT
 	if err := tx.InsertCase(c); err != nil {
 		return nil, err
 	}
-	if err := tx.AddParticipant(c.ID, in.From, string(RoleRequester), now); err != nil {
+	if err := tx.AddParticipant(c.ID, addrKey(in.From), string(RoleRequester), now); err != nil {
 		return nil, err
 	}
 	detail := fmt.Sprintf("by %s, plan %s, severity %s", in.From, terms.planName, severity)

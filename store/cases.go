@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -190,11 +189,13 @@ func (tx *Tx) Participants(caseID int64) ([]Participant, error) {
 }
 
 // AddParticipant adds address to the case with role; an address already
-// taking part keeps its first role.
+// taking part keeps its first role. The address is stored as given: the
+// desk passes its identity key (threading.AddressKey), the one rule; the
+// store folds nothing itself.
 func (tx *Tx) AddParticipant(caseID int64, address, role string, at time.Time) error {
 	_, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO participants (case_id, address, role, added_at)
 		VALUES (?, ?, ?, ?) ON CONFLICT (case_id, address) DO NOTHING`,
-		caseID, strings.ToLower(address), role, at.UnixMilli())
+		caseID, address, role, at.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("add participant to case %d: %w", caseID, err)
 	}
