@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/postdesk/postdesk/config"
+	"github.com/postdesk/postdesk/desk"
 	"github.com/postdesk/postdesk/internal/memimap"
 	"github.com/postdesk/postdesk/internal/smtpsink"
 	"github.com/postdesk/postdesk/mailin"
@@ -137,22 +138,24 @@ func TestStaleAfter(t *testing.T) {
 	}
 }
 
-// TestHTTPWithRealIntakeAndOutbox wires the handler as serve does: a real
-// Poller on the in-process IMAP server and a real Sender on the SMTP sink,
-// both with the metrics as their Observer.
-func TestHTTPWithRealIntakeAndOutbox(t *testing.T) {
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
+// intakeFixture is an app on a temporary database, the in-process IMAP
+// server and a Poller on it whose Observer is the metrics, as serve wires
+// them; wrap may put something in front of the desk (nil: the desk).
+type intakeFixture struct {
+	imap    *memimap.Server
+	cfg     *config.Config
+	app     *app
+	metrics *web.Metrics
+	poller  *mailin.Poller
+}
+
+func newIntakeFixture(t *testing.T, ctx context.Context, wrap func(*desk.Desk) mailin.Receiver) *intakeFixture {
+	t.Helper()
 	imapSrv, err := memimap.Start("support@example.com", "imap-password", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer imapSrv.Close()
-	sink, err := smtpsink.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sink.Close()
+	t.Cleanup(func() { imapSrv.Close() })
 	dir := t.TempDir()
 	cfg := config.DefaultConfig()
 	cfg.Desk.Address = "support@example.com"
@@ -161,14 +164,34 @@ func TestHTTPWithRealIntakeAndOutbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.Close()
-
+	t.Cleanup(func() { a.Close() })
+	var recv mailin.Receiver = a.desk
+	if wrap != nil {
+		recv = wrap(a.desk)
+	}
 	m := web.NewMetrics(a.db, nil, nil)
 	poller := mailin.NewPoller(mailin.MailboxOptions{
 		Name: "support", Addr: imapSrv.Addr(), TLS: "none", Username: "support@example.com",
 		Password: "imap-password", Observer: m,
-	}, &mailin.Intake{Desk: a.desk})
-	defer poller.Close()
+	}, &mailin.Intake{Desk: recv})
+	t.Cleanup(func() { poller.Close() })
+	return &intakeFixture{imap: imapSrv, cfg: cfg, app: a, metrics: m, poller: poller}
+}
+
+// TestHTTPWithRealIntakeAndOutbox wires the handler as serve does: a real
+// Poller on the in-process IMAP server and a real Sender on the SMTP sink,
+// both with the metrics as their Observer.
+func TestHTTPWithRealIntakeAndOutbox(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	f := newIntakeFixture(t, ctx, nil)
+	imapSrv, cfg, a, m, poller := f.imap, f.cfg, f.app, f.metrics, f.poller
+	sink, err := smtpsink.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+
 	tpl, err := templates.New("")
 	if err != nil {
 		t.Fatal(err)

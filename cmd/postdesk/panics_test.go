@@ -4,14 +4,11 @@ import (
 	"context"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/postdesk/postdesk/config"
 	"github.com/postdesk/postdesk/desk"
-	"github.com/postdesk/postdesk/internal/memimap"
 	"github.com/postdesk/postdesk/mailin"
 	"github.com/postdesk/postdesk/web"
 )
@@ -56,26 +53,8 @@ func (panickyDesk) Receive(context.Context, *desk.Inbound) (desk.Result, error) 
 func TestPanicIsCounted(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	imapSrv, err := memimap.Start("support@example.com", "imap-password", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer imapSrv.Close()
-	dir := t.TempDir()
-	cfg := config.DefaultConfig()
-	cfg.Desk.Address = "support@example.com"
-	cfg.Desk.Database, cfg.Desk.SecretFile = filepath.Join(dir, "postdesk.db"), filepath.Join(dir, "postdesk.key")
-	a, err := openApp(ctx, cfg, appOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	m := web.NewMetrics(a.db, nil, nil)
-	poller := mailin.NewPoller(mailin.MailboxOptions{
-		Name: "support", Addr: imapSrv.Addr(), TLS: "none", Username: "support@example.com",
-		Password: "imap-password", Observer: m,
-	}, &mailin.Intake{Desk: panickyDesk{a.desk}})
-	defer poller.Close()
+	f := newIntakeFixture(t, ctx, func(d *desk.Desk) mailin.Receiver { return panickyDesk{d} })
+	imapSrv, a, m, poller := f.imap, f.app, f.metrics, f.poller
 	srv := httptest.NewServer(web.NewHandler(web.Options{DB: a.db, Metrics: m, Limits: web.Limits{Stale: time.Hour}}))
 	defer srv.Close()
 
