@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/postdesk/postdesk/desk"
+	"github.com/postdesk/postdesk/internal/mailmix"
 	"github.com/postdesk/postdesk/message"
 )
 
@@ -34,7 +35,7 @@ func (d *lastDesk) TooLarge(context.Context, *desk.Inbound, int64, int64) (desk.
 // TestIntakeAttachmentBytes: with AttachmentBytes set, the desk gets the
 // size of a file over it and no data; without, the data.
 func TestIntakeAttachmentBytes(t *testing.T) {
-	raw := benchMail(benchAttach, 1) // a 1 MiB file, base64
+	raw := mailmix.BenchMail(benchAttach, 1) // a 1 MiB file, base64
 	for _, tt := range []struct {
 		limit int64
 		held  bool

@@ -9,7 +9,7 @@ import (
 // benchHTMLMail is the mail of the issue "a 24 MB HTML mail takes 1 GB and
 // 10 s": one quoted-printable text/html part of 24 MiB, a report table.
 func benchHTMLMail() []byte {
-	return mailmix.New(benchSeed, "mailin").HTMLMail("bench", 24<<20)
+	return mailmix.New(mailmix.BenchSeed, mailmix.BenchName).HTMLMail("bench", 24<<20)
 }
 
 // BenchmarkPrepareHTML is Intake.Prepare of the 24 MiB HTML mail, with
