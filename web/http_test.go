@@ -1,43 +1,26 @@
 package web
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/postdesk/postdesk/desk"
+	"github.com/postdesk/postdesk/internal/httpcheck"
 	"github.com/postdesk/postdesk/store"
 )
 
-// httpT0 is the fixed time at which every HTTP test starts.
-var httpT0 = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
-
-// testClock is a clock that moves only when told.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// The shared HTTP test helpers (internal/httpcheck).
+var (
+	httpT0      = httpcheck.T0
+	do          = httpcheck.Do
+	scrape      = httpcheck.Scrape
+	checkSeries = httpcheck.CheckSeries
+)
 
 // fakePoll is a mailbox whose last successful poll is set by the test: the
 // one fault (a mailbox silent for minutes) a test cannot provoke quickly.
@@ -50,7 +33,7 @@ func (f fakePoll) LastSuccess() time.Time { return f.last }
 type httpFixture struct {
 	path  string // the database file
 	db    *store.DB
-	clock *testClock
+	clock *httpcheck.Clock
 	m     *Metrics
 	url   string
 }
@@ -69,32 +52,11 @@ func startHTTPLimits(t *testing.T, mailboxes map[string]PollState, limits Limits
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	clock := &testClock{now: httpT0}
+	clock := httpcheck.Start(httpT0)
 	m := NewMetrics(db, clock.Now, nil)
 	srv := httptest.NewServer(NewHandler(Options{DB: db, Mailboxes: mailboxes, Metrics: m, Now: clock.Now, Limits: limits}))
 	t.Cleanup(srv.Close)
 	return &httpFixture{path: path, db: db, clock: clock, m: m, url: srv.URL}
-}
-
-// do sends one request and returns the status, the body and the headers.
-func do(t *testing.T, method, url string) (int, []byte, http.Header) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, body, resp.Header
 }
 
 func TestHTTPRoutes(t *testing.T) {
@@ -122,49 +84,6 @@ func TestHTTPRoutes(t *testing.T) {
 				t.Errorf("Allow %q, want GET in it", header.Get("Allow"))
 			}
 		})
-	}
-}
-
-// scrape reads /metrics in the text format: the value of each series
-// ("name{labels}") and the type of each metric family.
-func scrape(t *testing.T, url string) (values map[string]float64, types map[string]string) {
-	t.Helper()
-	code, body, _ := do(t, http.MethodGet, url+"/metrics")
-	if code != http.StatusOK {
-		t.Fatalf("/metrics status %d: %s", code, body)
-	}
-	values, types = map[string]float64{}, map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(body))
-	for sc.Scan() {
-		line := sc.Text()
-		if typ, ok := strings.CutPrefix(line, "# TYPE "); ok {
-			name, kind, _ := strings.Cut(typ, " ")
-			types[name] = kind
-			continue
-		}
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			t.Fatalf("metrics line %q: %v", line, err)
-		}
-		values[line[:i]] = v
-	}
-	return values, types
-}
-
-// checkSeries compares the scraped values of the series in want.
-func checkSeries(t *testing.T, values map[string]float64, want map[string]float64) {
-	t.Helper()
-	for series, w := range want {
-		got, ok := values[series]
-		if !ok {
-			t.Errorf("%s is missing", series)
-		} else if got != w {
-			t.Errorf("%s = %v, want %v", series, got, w)
-		}
 	}
 }
 

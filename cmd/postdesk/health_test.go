@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postdesk/postdesk/internal/httpcheck"
 	"github.com/postdesk/postdesk/mailin"
 	"github.com/postdesk/postdesk/web"
 )
@@ -32,7 +33,7 @@ func TestHealthzOutboxAge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &testClock{now: httpT0}
+	clock := httpcheck.Start(httpT0)
 	a, err := openApp(t.Context(), cfg, appOptions{now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
