@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/postdesk/postdesk/desk/calendar"
 	"github.com/postdesk/postdesk/store"
 	"github.com/postdesk/postdesk/threading"
 )
@@ -103,7 +104,7 @@ type Options struct {
 	Customers   []Customer
 	// Hours are the business hours of plans that count in business hours,
 	// in the desk's time zone (a Customer's Location replaces it).
-	Hours Hours
+	Hours calendar.Hours
 	// AutocloseDays is how long a pending case waits on the customer
 	// before it is closed: 10 by default; negative means never (Never).
 	AutocloseDays int

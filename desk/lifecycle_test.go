@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/postdesk/postdesk/desk"
+	"github.com/postdesk/postdesk/desk/calendar"
 	"github.com/postdesk/postdesk/store"
 )
 
@@ -77,7 +78,7 @@ func TestPlansCapSeverity(t *testing.T) {
 	})
 	t.Run("developer plan counts business hours", func(t *testing.T) {
 		f := newFixture(t, withCustomers, func(o *desk.Options) {
-			o.Hours = desk.Hours{Start: 8 * time.Hour, End: 18 * time.Hour, Location: time.UTC,
+			o.Hours = calendar.Hours{Start: 8 * time.Hour, End: 18 * time.Hour, Location: time.UTC,
 				Days: [7]bool{time.Monday: true, time.Tuesday: true, time.Wednesday: true, time.Thursday: true, time.Friday: true}}
 		})
 		// Saturday 09:00: the 12 h normal target runs Monday 08:00–18:00

@@ -3,6 +3,8 @@ package desk
 import (
 	"strings"
 	"time"
+
+	"github.com/postdesk/postdesk/desk/calendar"
 )
 
 // Plan is what a support plan allows (DESIGN §4, after AWS Support).
@@ -48,7 +50,7 @@ type customerTerms struct {
 	planName string
 	plan     Plan
 	language string
-	hours    Hours
+	hours    calendar.Hours
 }
 
 // terms finds the terms of addr: its [[customer]] entry, else the defaults.
@@ -78,7 +80,7 @@ func (d *Desk) terms(addr string) customerTerms {
 	}
 	t.plan = d.o.Plans[t.planName]
 	if !t.plan.BusinessHours {
-		t.hours = Hours{Always: true}
+		t.hours = calendar.Hours{Always: true}
 	}
 	return t
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/postdesk/postdesk/config"
 	"github.com/postdesk/postdesk/desk"
+	"github.com/postdesk/postdesk/desk/calendar"
 	"github.com/postdesk/postdesk/mailin"
 	"github.com/postdesk/postdesk/mailout"
 	"github.com/postdesk/postdesk/store"
@@ -205,20 +206,20 @@ func orNever(days int) int {
 }
 
 // businessHours converts [business_hours] for the desk.
-func businessHours(b config.BusinessHoursConfig, loc *time.Location) (desk.Hours, error) {
+func businessHours(b config.BusinessHoursConfig, loc *time.Location) (calendar.Hours, error) {
 	start, err := config.ParseClock(b.Start)
 	if err != nil {
-		return desk.Hours{}, fmt.Errorf("business_hours.start: %w", err)
+		return calendar.Hours{}, fmt.Errorf("business_hours.start: %w", err)
 	}
 	end, err := config.ParseClock(b.End)
 	if err != nil {
-		return desk.Hours{}, fmt.Errorf("business_hours.end: %w", err)
+		return calendar.Hours{}, fmt.Errorf("business_hours.end: %w", err)
 	}
-	h := desk.Hours{Start: start, End: end, Location: loc, Holidays: map[string]bool{}}
+	h := calendar.Hours{Start: start, End: end, Location: loc, Holidays: map[string]bool{}}
 	for _, d := range b.Days {
 		i := slices.Index(config.Weekdays(), strings.ToLower(d))
 		if i < 0 {
-			return desk.Hours{}, fmt.Errorf("business_hours.days: unknown day %q", d)
+			return calendar.Hours{}, fmt.Errorf("business_hours.days: unknown day %q", d)
 		}
 		h.Days[i] = true
 	}

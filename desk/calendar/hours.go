@@ -1,4 +1,9 @@
-package desk
+// Package calendar counts working time: when a target of so many working
+// hours, started at an instant, runs out, and how much working time lies
+// between two instants, under a week of business hours in a time zone with
+// holidays, or around the clock. It is a pure time computation; the desk
+// uses it for first-response targets (DESIGN §4).
+package calendar
 
 import "time"
 
