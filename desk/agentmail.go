@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/postdesk/postdesk/desk/mailcmd"
 	"github.com/postdesk/postdesk/store"
 	"github.com/postdesk/postdesk/threading"
 )
@@ -55,7 +56,7 @@ func (d *Desk) forged(tx *store.Tx, c *store.Case, in *Inbound, rawID int64, now
 func (d *Desk) agentMail(tx *store.Tx, c *store.Case, in *Inbound, rawID, ref int64, now time.Time) (Result, error) {
 	agent := in.From
 	m := d.inboundMessage(c.ID, rawID, MessageAgent, in, now)
-	lines, rest := agentCommandLines(threading.CutAgentReply(in.Text))
+	lines, rest := mailcmd.Lines(threading.CutAgentReply(in.Text))
 	m.NewText = rest
 	results, ok, err := d.checkCommands(tx, c, lines, ref)
 	if err != nil {
@@ -80,7 +81,7 @@ func (d *Desk) agentMail(tx *store.Tx, c *store.Case, in *Inbound, rawID, ref in
 	if err != nil {
 		return Result{}, err
 	}
-	if _, closing := find(lines, "close"); !closing {
+	if _, closing := mailcmd.Find(lines, "close"); !closing {
 		if err := d.statusCommands(tx, c, agent, lines, now); err != nil {
 			return Result{}, err
 		}
@@ -104,17 +105,17 @@ var agentReasons = map[string]string{
 
 // agentText records the text of an agent's mail m and reports what became
 // of it, as a transcript code (with reason for CodeLeak).
-func (d *Desk) agentText(tx *store.Tx, c *store.Case, in *Inbound, m *store.Message, lines []agentLine, now time.Time) (code, reason string, err error) {
+func (d *Desk) agentText(tx *store.Tx, c *store.Case, in *Inbound, m *store.Message, lines []mailcmd.Line, now time.Time) (code, reason string, err error) {
 	agent, rest := in.From, m.NewText
-	if cl, ok := find(lines, "close"); ok {
-		m.NewText = strings.TrimSpace(cl.arg + "\n" + rest)
+	if cl, ok := mailcmd.Find(lines, "close"); ok {
+		m.NewText = strings.TrimSpace(cl.Arg + "\n" + rest)
 		if err := tx.InsertMessage(m); err != nil {
 			return "", "", err
 		}
 		return store.CodeCommandsOnly, "", d.closeCase(tx, c, closing{by: agent, resolution: m.NewText,
 			code: store.CodeClosed, reason: "closed by " + agent}, now)
 	}
-	_, noted := find(lines, "note")
+	_, noted := mailcmd.Find(lines, "note")
 	switch {
 	case rest == "" && (noted || len(lines) == 0):
 		return store.CodeNoText, "", d.keepNote(tx, c, m, agent, false, now)
@@ -132,13 +133,13 @@ func (d *Desk) agentText(tx *store.Tx, c *store.Case, in *Inbound, m *store.Mess
 // needsTranscript reports whether the agent is told what became of their
 // mail: when it reached nobody it was meant for, or held commands (a lone
 // #note is no command worth a transcript, as a plain answer is not).
-func needsTranscript(code string, lines []agentLine) bool {
+func needsTranscript(code string, lines []mailcmd.Line) bool {
 	switch code {
 	case store.CodeNoText, store.CodeLeak, store.CodeRefusedText:
 		return true
 	}
 	for _, l := range lines {
-		if l.name != "note" {
+		if l.Name != "note" {
 			return true
 		}
 	}
@@ -219,17 +220,17 @@ func commandMentions(line string) int {
 // checkCommands checks every command line of an agent's mail before any
 // runs: all run or none does (DESIGN §9, fail closed). ok is false when a
 // line is refused; results then say why for each line.
-func (d *Desk) checkCommands(tx *store.Tx, c *store.Case, lines []agentLine, ref int64) (results []store.CommandResult, ok bool, err error) {
+func (d *Desk) checkCommands(tx *store.Tx, c *store.Case, lines []mailcmd.Line, ref int64) (results []store.CommandResult, ok bool, err error) {
 	ok = true
 	for i, l := range lines {
-		r := store.CommandResult{Line: l.line, Code: store.ResultDone}
+		r := store.CommandResult{Line: l.Text, Code: store.ResultDone}
 		switch {
-		case i >= maxCommands:
-			r.Code, r.Arg = store.ResultTooMany, fmt.Sprint(maxCommands)
-		case !agentCommands[l.name]:
+		case i >= mailcmd.Max:
+			r.Code, r.Arg = store.ResultTooMany, fmt.Sprint(mailcmd.Max)
+		case !agentCommands[l.Name]:
 			r.Code = store.ResultUnknown
 		default:
-			if r.Code, r.Arg, err = d.checkCommand(tx, c, l.command, ref); err != nil {
+			if r.Code, r.Arg, err = d.checkCommand(tx, c, l.Command, ref); err != nil {
 				return nil, false, err
 			}
 		}
@@ -249,14 +250,14 @@ func (d *Desk) checkCommands(tx *store.Tx, c *store.Case, lines []agentLine, ref
 }
 
 // checkCommand says whether one known command can run on c.
-func (d *Desk) checkCommand(tx *store.Tx, c *store.Case, cmd command, ref int64) (code, arg string, err error) {
-	switch cmd.name {
+func (d *Desk) checkCommand(tx *store.Tx, c *store.Case, cmd mailcmd.Command, ref int64) (code, arg string, err error) {
+	switch cmd.Name {
 	case "severity":
-		if ParseSeverity(cmd.arg) == "" {
+		if ParseSeverity(cmd.Arg) == "" {
 			return store.ResultBadValue, wordList(Severities()), nil
 		}
 	case "assign":
-		if !d.IsAgent(cmd.arg) {
+		if !d.IsAgent(cmd.Arg) {
 			return store.ResultBadValue, "the address of a configured agent", nil
 		}
 	case "close":
@@ -264,7 +265,7 @@ func (d *Desk) checkCommand(tx *store.Tx, c *store.Case, cmd command, ref int64)
 			return store.ResultNotAllowed, "the case is already closed", nil
 		}
 	case "release":
-		if cmd.arg != "" && !strings.EqualFold(cmd.arg, string(RoleContact)) {
+		if cmd.Arg != "" && !strings.EqualFold(cmd.Arg, string(RoleContact)) {
 			return store.ResultBadValue, "#release or #release contact", nil
 		}
 		held, err := d.heldMessage(tx, c, ref)
@@ -277,25 +278,25 @@ func (d *Desk) checkCommand(tx *store.Tx, c *store.Case, cmd command, ref int64)
 
 // runCommands carries out the checked commands that change the case before
 // its text is handled; #close, #pending and #open come after the text.
-func (d *Desk) runCommands(tx *store.Tx, c *store.Case, agent string, lines []agentLine, results []store.CommandResult, ref int64, now time.Time) error {
+func (d *Desk) runCommands(tx *store.Tx, c *store.Case, agent string, lines []mailcmd.Line, results []store.CommandResult, ref int64, now time.Time) error {
 	for i, l := range lines {
 		var err error
-		switch l.name {
+		switch l.Name {
 		case "take":
 			err = d.setField(tx, c, "assignee", agent, agent, now)
 			results[i].Arg = agent
 		case "assign":
-			err = d.setField(tx, c, "assignee", l.arg, agent, now)
-			results[i].Arg = addrKey(l.arg)
+			err = d.setField(tx, c, "assignee", l.Arg, agent, now)
+			results[i].Arg = addrKey(l.Arg)
 		case "severity":
-			err = d.setField(tx, c, "severity", l.arg, agent, now)
-			results[i].Arg = string(ParseSeverity(l.arg))
+			err = d.setField(tx, c, "severity", l.Arg, agent, now)
+			results[i].Arg = string(ParseSeverity(l.Arg))
 		case "escalate":
 			err = d.escalate(tx, c, store.CodeEscalated, "asked by "+agent, agent, now)
 		case "release":
 			var held *store.Message
 			if held, err = d.heldMessage(tx, c, ref); err == nil {
-				err = d.release(tx, c, held, strings.EqualFold(l.arg, string(RoleContact)), agent, now)
+				err = d.release(tx, c, held, strings.EqualFold(l.Arg, string(RoleContact)), agent, now)
 			}
 			if errors.Is(err, ErrLimit) {
 				results[i].Code, results[i].Arg, err = store.ResultLimit, fmt.Sprint(d.contactLimit(c)), nil
@@ -310,23 +311,13 @@ func (d *Desk) runCommands(tx *store.Tx, c *store.Case, agent string, lines []ag
 
 // statusCommands applies #pending and #open after an answer (which makes
 // the case pending).
-func (d *Desk) statusCommands(tx *store.Tx, c *store.Case, agent string, lines []agentLine, now time.Time) error {
+func (d *Desk) statusCommands(tx *store.Tx, c *store.Case, agent string, lines []mailcmd.Line, now time.Time) error {
 	for _, l := range lines {
-		if s := parseStatus(l.name); s == StatusPending || s == StatusOpen {
-			if err := d.setStatusByAgent(tx, c, l.name, agent, now); err != nil {
+		if s := parseStatus(l.Name); s == StatusPending || s == StatusOpen {
+			if err := d.setStatusByAgent(tx, c, l.Name, agent, now); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
-}
-
-// find returns the first line of lines holding the named command.
-func find(lines []agentLine, name string) (agentLine, bool) {
-	for _, l := range lines {
-		if l.name == name {
-			return l, true
-		}
-	}
-	return agentLine{}, false
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/postdesk/postdesk/desk/mailcmd"
 	"github.com/postdesk/postdesk/store"
 )
 
@@ -37,7 +38,7 @@ func (d *Desk) reply(tx *store.Tx, c *store.Case, in *Inbound, rawID int64, now 
 		return d.hold(tx, c, in, rawID, in.From+" is not a participant of the case", now)
 	}
 	m := d.inboundMessage(c.ID, rawID, MessageCustomer, in, now)
-	cmds, rest := parseCommands(m.NewText, customerCommands)
+	cmds, rest := mailcmd.Parse(m.NewText, customerCommands)
 	// Commands and survey answers need proof of receipt (DESIGN §14): a
 	// reply to a mail we sent on this case. The subject tag alone lets the
 	// text join the case, not act on it.
@@ -57,7 +58,7 @@ func (d *Desk) reply(tx *store.Tx, c *store.Case, in *Inbound, rawID int64, now 
 			err := d.rate(tx, c, 0, rating, comment, "mail", "", now)
 			return Result{Outcome: Reply, Case: c.ID, Reason: fmt.Sprintf("survey answer %d/5", rating)}, err
 		}
-		if has(cmds, "close") {
+		if mailcmd.Has(cmds, "close") {
 			return Result{Outcome: Reply, Case: c.ID, Reason: "already closed"}, tx.InsertMessage(m)
 		}
 		if d.o.ReopenDays < 0 || now.Sub(c.ClosedAt) > time.Duration(d.o.ReopenDays)*24*time.Hour {
@@ -95,7 +96,7 @@ func (d *Desk) reply(tx *store.Tx, c *store.Case, in *Inbound, rawID int64, now 
 
 // customerCommands carries out a participant's #close and #escalate, and
 // tells a customer who asks for another severity that it is fixed.
-func (d *Desk) customerCommands(tx *store.Tx, c *store.Case, from string, cmds []command, rest string, now time.Time) error {
+func (d *Desk) customerCommands(tx *store.Tx, c *store.Case, from string, cmds []mailcmd.Command, rest string, now time.Time) error {
 	if f := ParseFields(rest); f.Severity != "" && string(f.Severity) != c.Severity {
 		n := d.notice(c)
 		n.Code, n.SeverityAsked = store.CodeSeverityFixed, string(f.Severity)
@@ -107,12 +108,12 @@ func (d *Desk) customerCommands(tx *store.Tx, c *store.Case, from string, cmds [
 			return err
 		}
 	}
-	if has(cmds, "escalate") {
+	if mailcmd.Has(cmds, "escalate") {
 		if err := d.escalate(tx, c, store.CodeEscalated, "asked by "+from, "", now); err != nil {
 			return err
 		}
 	}
-	if has(cmds, "close") {
+	if mailcmd.Has(cmds, "close") {
 		// The customer's words stay with the agents (the message's notice):
 		// no resolution is relayed to the other participants (DESIGN §14).
 		return d.closeCase(tx, c, closing{by: from, code: store.CodeClosed, reason: "closed by " + from}, now)
