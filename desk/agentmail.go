@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/postdesk/postdesk/desk/authres"
 	"github.com/postdesk/postdesk/desk/mailcmd"
 	"github.com/postdesk/postdesk/store"
 	"github.com/postdesk/postdesk/threading"
@@ -24,7 +25,7 @@ func (d *Desk) agentProof(c *store.Case, in *Inbound) (ref int64, ok bool) {
 	if n, msg, ok := d.o.IDs.FindSentTo(in.InReplyTo, in.References, in.From); ok && n == c.ID {
 		return msg, true
 	}
-	return 0, d.dmarc(in) == "pass"
+	return 0, authres.DMARC(in.AuthResults, d.o.AuthservID) == "pass"
 }
 
 // forged holds mail that bears an agent's address without proof: nobody on

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/postdesk/postdesk/desk/authres"
 	"github.com/postdesk/postdesk/store"
 	"github.com/postdesk/postdesk/threading"
 )
@@ -27,7 +28,7 @@ func (d *Desk) open(tx *store.Tx, in *Inbound, rawID int64, now time.Time, relat
 	if err != nil {
 		return Result{}, err
 	}
-	if d.dmarc(in) == "fail" {
+	if authres.DMARC(in.AuthResults, d.o.AuthservID) == "fail" {
 		res, _, err := d.holdMessage(tx, c, in, rawID, "its sender failed DMARC; the case was opened without contacts and nobody was mailed", now)
 		return res, err
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/postdesk/postdesk/desk/authres"
 	"github.com/postdesk/postdesk/desk/mailcmd"
 	"github.com/postdesk/postdesk/store"
 )
@@ -24,7 +25,7 @@ func (d *Desk) reply(tx *store.Tx, c *store.Case, in *Inbound, rawID int64, now 
 	if err != nil {
 		return Result{}, err
 	}
-	if (role != "" || d.IsAgent(in.From)) && d.dmarc(in) == "fail" {
+	if (role != "" || d.IsAgent(in.From)) && authres.DMARC(in.AuthResults, d.o.AuthservID) == "fail" {
 		return d.hold(tx, c, in, rawID, "its sender failed DMARC", now)
 	}
 	if d.IsAgent(in.From) {
