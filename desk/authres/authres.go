@@ -33,13 +33,17 @@ func DMARC(headers []string, authservID string) string {
 // dmarcIn returns the dmarc method's result in the resinfo list of one
 // Authentication-Results header, "" when it has none. Comments in
 // parentheses are dropped first, so "(dmarc=pass)" in a comment counts for
-// nothing.
+// nothing; so does a dmarc method with an empty result ("dmarc=").
 func dmarcIn(results string) string {
 	for _, r := range strings.Split(dropComments(results), ";") {
 		method, value, ok := strings.Cut(strings.TrimSpace(r), "=")
-		if ok && strings.EqualFold(strings.TrimSpace(method), "dmarc") {
-			return strings.ToLower(strings.Fields(value + " ")[0])
+		if !ok || !strings.EqualFold(strings.TrimSpace(method), "dmarc") {
+			continue
 		}
+		if words := strings.Fields(value); len(words) > 0 {
+			return strings.ToLower(words[0])
+		}
+		return "" // "dmarc=" with no result: nothing recorded
 	}
 	return ""
 }

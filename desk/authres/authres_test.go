@@ -1,6 +1,9 @@
 package authres
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestDMARC(t *testing.T) {
 	const ours = "mx.example.com"
@@ -19,6 +22,8 @@ func TestDMARC(t *testing.T) {
 		{"only the topmost result of ours counts", []string{"mx.example.com; dmarc=pass", "mx.example.com; dmarc=fail"}, ours, "pass"},
 		{"a header of ours without dmarc leaves it to the next", []string{"mx.example.com; spf=pass", "mx.example.com; dmarc=fail"}, ours, "fail"},
 		{"a result in a comment counts for nothing", []string{"mx.example.com; spf=pass (dmarc=pass)"}, ours, ""},
+		{"an empty result is no result", []string{"mx.example.com; dmarc="}, ours, ""},
+		{"a blank result is no result", []string{"mx.example.com; dmarc= \t; spf=pass"}, ours, ""},
 		{"nested comments are dropped whole", []string{"mx.example.com; spf=none (a (b) dmarc=pass)"}, ours, ""},
 	}
 	for _, tt := range tests {
@@ -28,4 +33,19 @@ func TestDMARC(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzDMARC: any header, trusted or not, gives a result without panicking,
+// and the result is one lower-case word.
+func FuzzDMARC(f *testing.F) {
+	for _, seed := range []string{"mx.example.com; dmarc=pass", "mx.example.com; dmarc=", "mx.example.com; dmarc=(x)",
+		"mx.example.com; spf=pass (a (b) c", "mx.example.com", ";", ""} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		got := DMARC([]string{h, h}, "mx.example.com")
+		if got != strings.ToLower(got) || strings.ContainsAny(got, " \t\r\n") {
+			t.Errorf("DMARC(%q) = %q, not one lower-case word", h, got)
+		}
+	})
 }
