@@ -5,10 +5,8 @@ package message
 // the caller goes on: a count that moves is a bug to find in the logs. The
 // names are those they had in mailin before this package was split from it,
 // kept so that the series of postdesk_panics_total{where} do not change.
+// The pre-scan, which runs before parsing, has its own: prescan.PanicWhere.
 const (
-	// PanicPrescan: the pre-scan; Prescan returns ErrTooComplex wrapping
-	// ErrPanic. Prescan reports no panic itself: its caller names it.
-	PanicPrescan = "mailin.prescan"
 	// PanicParse: parsing; Parse returns an error wrapping ErrPanic.
 	PanicParse = "mailin.parse"
 	// PanicEnmime: inside enmime; the header-only fallback is tried.
