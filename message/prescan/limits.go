@@ -84,10 +84,10 @@ var ErrTooComplex = errors.New("message too complex")
 var ErrPanic = errors.New("panic")
 
 // PanicWhere is where a panic recovered by Check happened, as the intake
-// names it to its Observer (postdesk_panics_total{where}); the value is
-// the one it had in mailin, kept so that the series does not change. Check
-// does not report it itself: its caller does, on an error wrapping ErrPanic.
-const PanicWhere = "mailin.prescan"
+// names it to its Observer (postdesk_panics_total{where}); like the other
+// values it names the package and step, here one and the same. Check does
+// not report it itself: its caller does, on an error wrapping ErrPanic.
+const PanicWhere = "prescan"
 
 // LimitError says which limit a message is over and the value the pre-scan
 // had seen when it stopped (the message may hold more: the scan stops at
