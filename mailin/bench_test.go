@@ -8,10 +8,11 @@ import (
 )
 
 // The realistic mix of the issue "Speed" comes from mailmix, as for
-// cmd/postdesk-bench and the message benchmarks (Parse, Prescan): 45 % plain text of about 2 KB, 45 %
-// multipart/alternative of about 8 KB, 5 % ISO-2022-JP text, 5 %
-// multipart/mixed with a 1 MiB base64 attachment. mailmix.BenchMix holds one block
-// of 20 mails in that proportion.
+// cmd/postdesk-bench and the message and prescan benchmarks (Parse,
+// Check): 45 % plain text of about 2 KB, 45 % multipart/alternative of
+// about 8 KB, 5 % ISO-2022-JP text, 5 % multipart/mixed with a 1 MiB base64
+// attachment. mailmix.BenchMix holds one block of 20 mails in that
+// proportion.
 
 // benchAttach is the class of mail with a 1 MiB attachment, for the tests
 // that need one (intake_keep_test.go).

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/postdesk/postdesk/desk"
-	"github.com/postdesk/postdesk/message"
+	"github.com/postdesk/postdesk/message/prescan"
 
 	"github.com/postdesk/postdesk/internal/mailmix"
 )
@@ -28,7 +28,7 @@ var bombs = []struct {
 }{
 	{"3000-deep multipart", func() []byte { return nestedMail(3000) }, 0, "nesting depth 21, limit 20"},
 	{"100000 parts", func() []byte { return manyPartsMail(100_000) }, 0, "501 parts, limit 500"},
-	{"40 MiB line", func() []byte { return longLineMail(40 << 20) }, 64 << 20, fmt.Sprintf("a line of %d bytes, limit %d", 40<<20, message.DefaultLineBytes)},
+	{"40 MiB line", func() []byte { return longLineMail(40 << 20) }, 64 << 20, fmt.Sprintf("a line of %d bytes, limit %d", 40<<20, prescan.DefaultLineBytes)},
 }
 
 // fixtures is the folder of message's .eml fixtures, which intake must
@@ -110,7 +110,7 @@ func TestIntakePassesFixtures(t *testing.T) {
 }
 
 func TestIntakeLimits(t *testing.T) {
-	it := &Intake{MaxBytes: 1 << 20, Limits: message.Limits{Parts: 3}}
+	it := &Intake{MaxBytes: 1 << 20, Limits: prescan.Limits{Parts: 3}}
 	if l := it.limits(); l.DecodedBytes != 4<<20 || l.Parts != 3 {
 		t.Errorf("limits() = %+v, want DecodedBytes 4 × MaxBytes and Parts kept", l)
 	}
@@ -127,11 +127,11 @@ func BenchmarkPrescanBomb(b *testing.B) {
 	for _, bomb := range bombs {
 		b.Run(strings.ReplaceAll(bomb.name, " ", "-"), func(b *testing.B) {
 			raw := bomb.mail()
-			l := message.Limits{DecodedBytes: 4 * max(bomb.maxBytes, 25<<20)}
+			l := prescan.Limits{DecodedBytes: 4 * max(bomb.maxBytes, 25<<20)}
 			b.SetBytes(int64(len(raw)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := message.Prescan(raw, l); err == nil {
+				if err := prescan.Check(raw, l); err == nil {
 					b.Fatal("bomb passed")
 				}
 			}
@@ -149,7 +149,7 @@ func BenchmarkPrescanFixtures(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		for _, raw := range raws {
-			if err := message.Prescan(raw, message.Limits{}); err != nil {
+			if err := prescan.Check(raw, prescan.Limits{}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/postdesk/postdesk/desk"
 	"github.com/postdesk/postdesk/message"
+	"github.com/postdesk/postdesk/message/prescan"
 )
 
 // Receiver is where intake hands each mail: the desk.
@@ -37,10 +38,10 @@ type Intake struct {
 	// MaxBytes is the largest message accepted; 0 = 25 MiB. A larger one is
 	// quarantined, not parsed.
 	MaxBytes int64
-	// Limits bound the MIME structure of a message (Prescan); zero fields
+	// Limits bound the MIME structure of a message (prescan.Check); zero fields
 	// mean the defaults, and DecodedBytes 4 × MaxBytes. A message over
 	// them is quarantined, not parsed.
-	Limits message.Limits
+	Limits prescan.Limits
 	// AttachmentBytes is the largest file whose data a parsed message
 	// holds; 0 = no limit. A larger file keeps only its decoded size
 	// (desk.Attachment.Size, with nil Data), which is all the desk needs to
@@ -100,9 +101,9 @@ func (it *Intake) Prepare(raw []byte, src Source) (p *Prepared) {
 		p.quarantine = fmt.Sprintf("larger than %d bytes", limit)
 		return p
 	}
-	if err := message.Prescan(raw, it.limits()); errors.Is(err, message.ErrTooComplex) {
-		if errors.Is(err, message.ErrPanic) {
-			p.panics = append(p.panics, message.PanicPrescan)
+	if err := prescan.Check(raw, it.limits()); errors.Is(err, prescan.ErrTooComplex) {
+		if errors.Is(err, prescan.ErrPanic) {
+			p.panics = append(p.panics, prescan.PanicWhere)
 		}
 		p.quarantine = err.Error()
 		return p
@@ -179,7 +180,7 @@ func (it *Intake) maxBytes() int64 {
 
 // limits are the pre-scan's limits: decoded bodies may take 4 × the raw
 // size bound.
-func (it *Intake) limits() message.Limits {
+func (it *Intake) limits() prescan.Limits {
 	l := it.Limits
 	if l.DecodedBytes <= 0 {
 		l.DecodedBytes = 4 * it.maxBytes()

@@ -1,10 +1,11 @@
 package mailin
 
 // Where a recovered panic happened, as Observer.Panicked names it, beside
-// message's PanicPrescan, PanicParse, PanicEnmime and PanicElide, which
-// the Intake passes on. Each names one recover that turns a panic into an
-// error, a quarantine or a fallback, so that the daemon goes on: a count
-// that moves is a bug to find in the logs.
+// prescan.PanicWhere and message's PanicParse, PanicEnmime and PanicElide,
+// which the Intake passes on. Each names one recover that turns a panic
+// into an error, a quarantine or a fallback, so that the daemon goes on: a
+// count that moves is a bug to find in the logs. The values name the
+// package and the step where the recover is.
 const (
 	// PanicIntake: Intake.Prepare; the message is quarantined.
 	PanicIntake = "mailin.intake"

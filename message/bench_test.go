@@ -8,11 +8,11 @@ import (
 )
 
 // The realistic mix of the issue "Speed" comes from mailmix, as for
-// cmd/postdesk-bench and the mailin benchmarks (the same seed and name, so
-// the same bytes): 45 % plain text of about 2 KB, 45 %
+// cmd/postdesk-bench and the mailin and prescan benchmarks (the same seed
+// and name, so the same bytes): 45 % plain text of about 2 KB, 45 %
 // multipart/alternative of about 8 KB, 5 % ISO-2022-JP text, 5 %
-// multipart/mixed with a 1 MiB base64 attachment. mailmix.BenchMix holds one block
-// of 20 mails in that proportion.
+// multipart/mixed with a 1 MiB base64 attachment. mailmix.BenchMix holds
+// one block of 20 mails in that proportion.
 
 // benchHTMLMail is the mail of the issue "a 24 MB HTML mail takes 1 GB and
 // 10 s": one quoted-printable text/html part of 24 MiB, a report table.
@@ -43,9 +43,4 @@ func BenchmarkParse(b *testing.B) {
 		_, err := Parse(raw)
 		return err
 	})
-}
-
-// BenchmarkPrescan is the pre-scan alone over the same mail.
-func BenchmarkPrescan(b *testing.B) {
-	mailmix.BenchEach(b, func(raw []byte) error { return Prescan(raw, Limits{}) })
 }

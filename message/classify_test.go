@@ -16,6 +16,7 @@ import (
 	"github.com/jhillyerd/enmime/v2"
 
 	"github.com/postdesk/postdesk/desk"
+	"github.com/postdesk/postdesk/internal/corpus"
 )
 
 func TestClassify(t *testing.T) {
@@ -192,26 +193,6 @@ const (
 	zammadAbsent  = "(absent)"
 )
 
-// corpusMessage reports whether a corpus file is a message (not an
-// expectation, a licence, or TNEF golden data).
-func corpusMessage(rel string) bool {
-	rel = filepath.ToSlash(rel)
-	base := filepath.Base(rel)
-	switch filepath.Ext(rel) {
-	case ".json", ".yml", ".yaml", ".tsv", ".list", ".tnef", ".md":
-		return false
-	}
-	switch {
-	case strings.HasPrefix(base, "."), strings.HasPrefix(base, "LICENSE"), base == "COPYING", base == "MIT-LICENSE":
-		return false
-	case strings.Contains(rel, "/LICENSES/"):
-		return false
-	case strings.HasPrefix(rel, "mimekit/tnef/"):
-		return strings.HasSuffix(rel, ".eml") && strings.Count(rel, "/") == 2
-	}
-	return strings.Contains(rel, "/")
-}
-
 // corpusResult is one parsed corpus file.
 type corpusResult struct {
 	msg *Message
@@ -233,7 +214,7 @@ func parseCorpus(t *testing.T, dir string) map[string]corpusResult {
 		}
 		rel, _ := filepath.Rel(dir, path)
 		rel = filepath.ToSlash(rel)
-		if !corpusMessage(rel) {
+		if !corpus.IsMessage(rel) {
 			return nil
 		}
 		raw, err := os.ReadFile(path)

@@ -13,6 +13,8 @@ import (
 
 	"github.com/jhillyerd/enmime/v2"
 	"github.com/jhillyerd/enmime/v2/mediatype"
+
+	"github.com/postdesk/postdesk/message/prescan"
 )
 
 // Elision: enmime moves every byte of a body through a byte-at-a-time
@@ -33,7 +35,7 @@ const (
 	elideMin = 32 << 10
 	// elideDepth bounds the nesting the splitter follows; deeper bodies
 	// are left to enmime.
-	elideDepth = 2 * DefaultDepth
+	elideDepth = 2 * prescan.DefaultDepth
 	// sniffLen is what http.DetectContentType reads, and what is kept of a
 	// file whose data is dropped.
 	sniffLen = 512
@@ -292,18 +294,49 @@ func (sp *splitter) root() {
 }
 
 // parseType parses a Content-Type value with enmime's options (the
-// pre-scan and the splitter read types as enmime does).
+// splitter reads types as enmime does; so does the pre-scan, with its own
+// copy).
 func parseType(v string) (string, map[string]string, []string, error) {
 	return mediatype.ParseWithOptions(v, mediatype.ParseOptions{StripMediaTypeInvalidCharacters: true})
+}
+
+// isContainer reports whether enmime parses an entity as a multipart: a
+// message when its type is multipart/* with a boundary (ReadParts, with
+// MultipartWOBoundaryAsSinglePart), a body part whenever it has a boundary
+// and is not text/plain or text/html, whatever its type (parseParts). The
+// pre-scan has the same rule; each is tested against enmime.
+func isContainer(mtype, boundary string, root bool) bool {
+	if boundary == "" {
+		return false
+	}
+	if root {
+		return strings.HasPrefix(mtype, "multipart/")
+	}
+	return mtype != "text/plain" && mtype != "text/html"
+}
+
+// noDefects drops the defects enmime.ReadHeader reports.
+type noDefects struct{}
+
+func (noDefects) AddError(string, string, ...any)   {}
+func (noDefects) AddWarning(string, string, ...any) {}
+
+// indexFrom is bytes.Index of sep in b[from:], as an index into b.
+func indexFrom(b, sep []byte, from int) int {
+	i := bytes.Index(b[from:], sep)
+	if i < 0 {
+		return -1
+	}
+	return from + i
 }
 
 // readPartHeader reads the header of the entity raw[start:end] with
 // enmime.ReadHeader and returns where its body starts. ok is false when
 // the header is unreadable or not closed by a blank line within
-// DefaultHeaderBytes (the pre-scan refuses longer ones; without a blank
-// line, enmime.ReadHeader would read the whole entity).
+// prescan.DefaultHeaderBytes (the pre-scan refuses longer ones; without a
+// blank line, enmime.ReadHeader would read the whole entity).
 func readPartHeader(raw []byte, start, end int) (textproto.MIMEHeader, int, bool) {
-	if !headerEnds(raw[start:min(end, start+DefaultHeaderBytes)]) {
+	if !headerEnds(raw[start:min(end, start+prescan.DefaultHeaderBytes)]) {
 		return nil, 0, false
 	}
 	r := bytes.NewReader(raw[start:end])

@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/postdesk/postdesk/internal/corpus"
 )
 
 // parseBothWays parses raw without elision and with it (bodies from
@@ -61,7 +63,7 @@ func TestElisionCorpus(t *testing.T) {
 			return err
 		}
 		rel, _ := filepath.Rel(corpusDir, path)
-		if !corpusMessage(filepath.ToSlash(rel)) {
+		if !corpus.IsMessage(filepath.ToSlash(rel)) {
 			return nil
 		}
 		raw, err := os.ReadFile(path)

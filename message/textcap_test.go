@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/postdesk/postdesk/message/prescan"
 )
 
 // parseCutBothWays parses raw with bodies capped at limit, without the
@@ -107,7 +109,7 @@ func checkCapped(t *testing.T, field, got, whole string, limit int) {
 // the zero options. It fails the test where the Intake would quarantine.
 func prescanParse(t *testing.T, raw []byte) *Message {
 	t.Helper()
-	if err := Prescan(raw, Limits{DecodedBytes: 4 * (25 << 20)}); err != nil {
+	if err := prescan.Check(raw, prescan.Limits{DecodedBytes: 4 * (25 << 20)}); err != nil {
 		t.Fatalf("pre-scan: %v", err)
 	}
 	m, err := ParseWith(raw, ParseOptions{})

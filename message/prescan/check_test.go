@@ -1,4 +1,4 @@
-package message
+package prescan
 
 import (
 	"bytes"
@@ -12,7 +12,38 @@ import (
 
 	"github.com/jhillyerd/enmime/v2"
 
+	"github.com/postdesk/postdesk/internal/corpus"
 	"github.com/postdesk/postdesk/internal/mailmix"
+)
+
+// fixtures is the folder of message's .eml fixtures, which the pre-scan
+// must pass.
+var fixtures = filepath.Join("..", "testdata")
+
+// readFixture reads a file of fixtures.
+func readFixture(t testing.TB, name string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(fixtures, name))
+	if err != nil {
+		t.Fatalf("read fixture: %v", err)
+	}
+	return raw
+}
+
+// corpusDir is the shared conformance corpus (see its README), outside the
+// repository.
+var corpusDir = filepath.Join("..", "..", "..", "shared", "corpus")
+
+// parser is enmime configured as message.Parse configures it
+// (message/parse.go): the structure it builds is what the pre-scan must
+// cover.
+var parser = enmime.NewParser(
+	enmime.SkipMalformedParts(true),
+	enmime.MultipartWOBoundaryAsSinglePart(true),
+	enmime.StripMediaTypeInvalidCharacters(true),
+	enmime.SetReadPartErrorPolicy(func(*enmime.Part, error) bool { return true }),
+	enmime.DisableCharacterDetection(true),
+	enmime.DisableTextConversion(true),
 )
 
 // The generated bombs are internal/mailmix's.
@@ -56,12 +87,12 @@ func limitOf(t *testing.T, err error) string {
 	}
 	var le *LimitError
 	if !errors.As(err, &le) || !errors.Is(err, ErrTooComplex) {
-		t.Fatalf("Prescan error %v (%T) is not a *LimitError wrapping ErrTooComplex", err, err)
+		t.Fatalf("Check error %v (%T) is not a *LimitError wrapping ErrTooComplex", err, err)
 	}
 	return le.Limit
 }
 
-func TestPrescanLimits(t *testing.T) {
+func TestLimits(t *testing.T) {
 	small := Limits{HeaderBytes: 1000, LineBytes: 100, DecodedBytes: 1500}
 	b64 := func(n int) string {
 		return base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0xA5}, n))
@@ -154,9 +185,9 @@ func TestPrescanLimits(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := Prescan(tt.raw, tt.limits)
+			err := Check(tt.raw, tt.limits)
 			if got := limitOf(t, err); got != tt.want {
-				t.Fatalf("Prescan = %v, want the %q limit", err, tt.want)
+				t.Fatalf("Check = %v, want the %q limit", err, tt.want)
 			}
 			if err == nil {
 				return
@@ -164,7 +195,7 @@ func TestPrescanLimits(t *testing.T) {
 			var le *LimitError
 			errors.As(err, &le)
 			if le.Seen != tt.seen && (tt.seen != -1 || le.Seen <= le.Max) {
-				t.Errorf("Prescan = %v: seen %d, want %d", err, le.Seen, tt.seen)
+				t.Errorf("Check = %v: seen %d, want %d", err, le.Seen, tt.seen)
 			}
 			if !strings.Contains(err.Error(), fmt.Sprint(le.Max)) || !strings.Contains(err.Error(), fmt.Sprint(le.Seen)) {
 				t.Errorf("message %q does not say the limit and the value seen", err)
@@ -173,9 +204,9 @@ func TestPrescanLimits(t *testing.T) {
 	}
 }
 
-// TestPrescanPassesMalformedMail: only limits refuse mail; what go-message
+// TestPassesMalformedMail: only limits refuse mail; what go-message
 // or enmime find broken is for Parse to repair.
-func TestPrescanPassesMalformedMail(t *testing.T) {
+func TestPassesMalformedMail(t *testing.T) {
 	tests := map[string]string{
 		"empty":                      "",
 		"white space":                " \r\n\r\n",
@@ -199,21 +230,21 @@ func TestPrescanPassesMalformedMail(t *testing.T) {
 	}
 	for name, raw := range tests {
 		t.Run(name, func(t *testing.T) {
-			if err := Prescan([]byte(raw), Limits{}); err != nil {
-				t.Errorf("Prescan = %v, want nil", err)
+			if err := Check([]byte(raw), Limits{}); err != nil {
+				t.Errorf("Check = %v, want nil", err)
 			}
 		})
 	}
 }
 
-func TestPrescanFixtures(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "*.eml"))
+func TestFixtures(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(fixtures, "*.eml"))
 	if len(files) == 0 {
-		t.Fatal("no testdata/*.eml")
+		t.Fatal("no ../testdata/*.eml")
 	}
 	for _, file := range files {
 		raw := readFixture(t, filepath.Base(file))
-		if err := Prescan(raw, Limits{}); err != nil {
+		if err := Check(raw, Limits{}); err != nil {
 			t.Errorf("%s: %v", filepath.Base(file), err)
 		}
 		checkCoversEnmime(t, filepath.Base(file), raw)
@@ -224,7 +255,7 @@ func TestPrescanFixtures(t *testing.T) {
 // builds for raw, and the depth of the deepest; ok is false when enmime
 // builds none.
 func enmimeShape(raw []byte) (parts, depth int, ok bool) {
-	body, _ := skipPrefix(raw)
+	body, _ := SkipPrefix(raw)
 	root, err := parser.ReadParts(bytes.NewReader(body))
 	if err != nil || root == nil {
 		return 0, 0, false
@@ -255,7 +286,7 @@ func checkCoversEnmime(t *testing.T, name string, raw []byte) {
 }
 
 // compareEnmime compares a complete scan s of raw with what enmime builds.
-func compareEnmime(t *testing.T, name string, raw []byte, s *prescan) {
+func compareEnmime(t *testing.T, name string, raw []byte, s *scanner) {
 	t.Helper()
 	parts, depth, ok := enmimeShape(raw)
 	if ok && (s.parts < parts || s.deepest < depth) {
@@ -263,10 +294,10 @@ func compareEnmime(t *testing.T, name string, raw []byte, s *prescan) {
 	}
 }
 
-// TestPrescanCoversEnmime: mail written to make go-message and enmime
+// TestCoversEnmime: mail written to make go-message and enmime
 // disagree on its structure; the pre-scan must see at least what enmime
 // builds, or a bomb behind the disagreement would reach enmime.
-func TestPrescanCoversEnmime(t *testing.T) {
+func TestCoversEnmime(t *testing.T) {
 	inner := "Content-Type: multipart/mixed; boundary=c\r\n\r\n--c\r\n\r\nx\r\n--c\r\n\r\ny\r\n--c--\r\n"
 	long := strings.Repeat("L", 5000)
 	tests := map[string]string{
@@ -293,9 +324,9 @@ func TestPrescanCoversEnmime(t *testing.T) {
 	}
 }
 
-// TestPrescanCorpus runs the shared corpus through the pre-scan with the
+// TestCorpus runs the shared corpus through the pre-scan with the
 // default limits: real mail must all pass.
-func TestPrescanCorpus(t *testing.T) {
+func TestCorpus(t *testing.T) {
 	if _, err := os.Stat(corpusDir); err != nil {
 		t.Skipf("no corpus at %s: %v", corpusDir, err)
 	}
@@ -305,7 +336,7 @@ func TestPrescanCorpus(t *testing.T) {
 			return err
 		}
 		rel, _ := filepath.Rel(corpusDir, path)
-		if !corpusMessage(rel) {
+		if !corpus.IsMessage(rel) {
 			return nil
 		}
 		raw, err := os.ReadFile(path)
@@ -331,8 +362,8 @@ func TestPrescanCorpus(t *testing.T) {
 	t.Logf("%d corpus messages pre-scanned; at most %d levels, %d parts, a line of %d bytes", n, deepest, parts, longest)
 }
 
-func FuzzPrescan(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "*.eml"))
+func FuzzCheck(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join(fixtures, "*.eml"))
 	for _, file := range files {
 		f.Add(readFixture(f, filepath.Base(file)))
 	}
@@ -343,9 +374,9 @@ func FuzzPrescan(f *testing.F) {
 	small := Limits{Depth: 3, Parts: 5, HeaderBytes: 300, LineBytes: 120, DecodedBytes: 400}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		for _, l := range []Limits{{}, small} {
-			err := Prescan(raw, l)
+			err := Check(raw, l)
 			if errors.Is(err, ErrPanic) {
-				t.Fatalf("Prescan panicked: %v", err)
+				t.Fatalf("Check panicked: %v", err)
 			}
 			limitOf(t, err)
 		}
@@ -369,10 +400,10 @@ func TestDepthTimesSize(t *testing.T) {
 		}
 		return b.Bytes()
 	}
-	if err := Prescan(deep(5, 25<<20), Limits{}); err != nil {
+	if err := Check(deep(5, 25<<20), Limits{}); err != nil {
 		t.Errorf("a 25 MiB mail 5 levels deep: %v", err)
 	}
-	err := Prescan(deep(20, 8<<20), Limits{})
+	err := Check(deep(20, 8<<20), Limits{})
 	var le *LimitError
 	if !errors.As(err, &le) || le.Limit != "DepthBytes" {
 		t.Errorf("an 8 MiB mail 20 levels deep: %v, want a DepthBytes refusal", err)
