@@ -13,6 +13,7 @@ import (
 
 	"github.com/postdesk/postdesk/caseview"
 	"github.com/postdesk/postdesk/config"
+	"github.com/postdesk/postdesk/internal/demo"
 	"github.com/postdesk/postdesk/internal/smtpsink"
 )
 
@@ -137,7 +138,7 @@ func (e *env) show(n int64) caseview.Case {
 	return c
 }
 
-func headerOf(m smtpsink.Received, name string) string { return header(string(m.Data), name) }
+func headerOf(m smtpsink.Received, name string) string { return demo.Header(string(m.Data), name) }
 
 func TestWalkingSkeleton(t *testing.T) {
 	e := newEnv(t)
