@@ -2,7 +2,9 @@
 // defaults (taken from desk.DefaultOptions where the desk has them), strict
 // decoding and validation, every problem reported with its line and column.
 // cmd/postdesk turns a Config into the options structs of the other
-// packages; none of them sees a Config.
+// packages; none of them sees a Config. The files a Config names are read
+// here too: the Message-ID key (LoadSecret), passwords (SecretValue) and
+// CA certificates (LoadCAFile).
 package config
 
 import (

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/postdesk/postdesk/caseview"
 	"github.com/postdesk/postdesk/internal/smtpsink"
 )
 
@@ -129,7 +130,7 @@ func envelopeRecipients(ms []smtpsink.Received) []string {
 }
 
 // kindsFrom counts the kinds of the messages of c sent by from.
-func kindsFrom(c caseJSON, from string) map[string]int {
+func kindsFrom(c caseview.Case, from string) map[string]int {
 	kinds := map[string]int{}
 	for _, m := range c.Messages {
 		if strings.EqualFold(m.From, from) {
@@ -139,7 +140,7 @@ func kindsFrom(c caseJSON, from string) map[string]int {
 	return kinds
 }
 
-func hasEvent(c caseJSON, kind string, contains ...string) bool {
+func hasEvent(c caseview.Case, kind string, contains ...string) bool {
 	for _, ev := range c.Events {
 		if ev.Kind != kind {
 			continue

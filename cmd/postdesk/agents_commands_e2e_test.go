@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/postdesk/postdesk/caseview"
 )
 
 // gmail is the Gmail shape of agentClients, for the tests below.
@@ -110,7 +112,7 @@ func TestAgentsReleaseHeldMail(t *testing.T) {
 		t.Fatalf("#release contact: %+v", line)
 	}
 	c := e.show(n)
-	if !slices.ContainsFunc(c.Participants, func(p participantJSON) bool { return p.Address == "eve@partner.example" && p.Role == "contact" }) {
+	if !slices.ContainsFunc(c.Participants, func(p caseview.Participant) bool { return p.Address == "eve@partner.example" && p.Role == "contact" }) {
 		t.Errorf("eve is no contact: %+v", c.Participants)
 	}
 	if kinds := kindsFrom(c, "eve@partner.example"); kinds["customer"] != 1 || kinds["held"] != 0 {
@@ -136,7 +138,7 @@ func TestAgentsReleaseHeldMail(t *testing.T) {
 	if kinds := kindsFrom(c, "frank@partner.example"); kinds["customer"] != 1 {
 		t.Errorf("frank's mail kinds %v after case release", kinds)
 	}
-	if !slices.ContainsFunc(c.Participants, func(p participantJSON) bool { return p.Address == "frank@partner.example" }) {
+	if !slices.ContainsFunc(c.Participants, func(p caseview.Participant) bool { return p.Address == "frank@partner.example" }) {
 		t.Errorf("frank is no contact after case release -contact")
 	}
 	if _, code := e.run("", "case", "release", fmt.Sprint(n), fmt.Sprint(id)); code != 1 {

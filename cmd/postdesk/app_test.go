@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/postdesk/postdesk/caseview"
 	"github.com/postdesk/postdesk/desk"
 )
 
@@ -74,7 +75,7 @@ Our load balancer stopped answering.
 				t.Fatalf("ingest: %+v", line)
 			}
 			got := e.show(line.Case).Participants
-			if want := []participantJSON{{Address: "bob@acme.example", Role: "contact"}}; !reflect.DeepEqual(got, want) {
+			if want := []caseview.Participant{{Address: "bob@acme.example", Role: "contact"}}; !reflect.DeepEqual(got, want) {
 				t.Errorf("participants = %+v, want only bob as a contact", got)
 			}
 		})

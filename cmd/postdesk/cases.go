@@ -13,85 +13,12 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
+	"github.com/postdesk/postdesk/caseview"
 	"github.com/postdesk/postdesk/desk"
-	"github.com/postdesk/postdesk/store"
 )
 
-// caseJSON is a case as `case show -json` prints it (DESIGN §5). `case list
-// -json` leaves out messages, events and outbox.
-type caseJSON struct {
-	ID               int64             `json:"id"`
-	Subject          string            `json:"subject"`
-	Status           string            `json:"status"`
-	Severity         string            `json:"severity"`
-	Type             string            `json:"type"`
-	Service          string            `json:"service"`
-	Category         string            `json:"category"`
-	Language         string            `json:"language"`
-	Plan             string            `json:"plan"`
-	Requester        string            `json:"requester"`
-	Assignee         string            `json:"assignee"`
-	CreatedAt        time.Time         `json:"created_at"`
-	FirstResponseDue *time.Time        `json:"first_response_due"`
-	FirstResponseAt  *time.Time        `json:"first_response_at"`
-	ClosedAt         *time.Time        `json:"closed_at"`
-	Rating           *int              `json:"rating"`
-	RelatedCase      int64             `json:"related_case"`
-	Participants     []participantJSON `json:"participants"`
-	Messages         []messageJSON     `json:"messages,omitempty"`
-	Events           []eventJSON       `json:"events,omitempty"`
-	Outbox           []outboxJSON      `json:"outbox,omitempty"`
-}
-
-type participantJSON struct {
-	Address string `json:"address"`
-	Role    string `json:"role"`
-}
-
-type messageJSON struct {
-	ID                  int64            `json:"id"`
-	Direction           string           `json:"direction"`
-	Kind                string           `json:"kind"`
-	From                string           `json:"from"`
-	To                  []string         `json:"to"`
-	Cc                  []string         `json:"cc"`
-	Subject             string           `json:"subject"`
-	MessageID           string           `json:"message_id"`
-	Date                *time.Time       `json:"date"`
-	Text                string           `json:"text"`
-	NewText             string           `json:"new_text"`
-	Attachments         []attachmentJSON `json:"attachments"`
-	RejectedAttachments []rejectedJSON   `json:"rejected_attachments"`
-}
-
-type attachmentJSON struct {
-	Filename    string `json:"filename"`
-	ContentType string `json:"content_type"`
-	Size        int64  `json:"size"`
-	SHA256      string `json:"sha256"`
-}
-
-type rejectedJSON struct {
-	Filename string `json:"filename"`
-	Size     int64  `json:"size"`
-	Reason   string `json:"reason"`
-}
-
-type eventJSON struct {
-	At     time.Time `json:"at"`
-	Kind   string    `json:"kind"`
-	Detail string    `json:"detail"`
-}
-
-func optTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
-}
-
+// writeJSON prints v as indented JSON, with no HTML escaping.
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
@@ -261,23 +188,16 @@ func (c *cli) readText(file string) (string, error) {
 	return string(b), nil
 }
 
+// caseList prints the cases with status, as JSON or as a table.
 func (c *cli) caseList(ctx context.Context, a *app, status string, asJSON bool) error {
 	switch status {
 	case "all", "open", "pending", "closed":
 	default:
 		return fmt.Errorf("%w: -status must be open, pending, closed or all", errUsage)
 	}
-	cases, err := a.db.Cases(ctx, status)
+	out, err := caseview.List(ctx, a.db, status)
 	if err != nil {
 		return err
-	}
-	out := make([]caseJSON, 0, len(cases))
-	for _, k := range cases {
-		cj, err := caseSummary(ctx, a.db, k)
-		if err != nil {
-			return err
-		}
-		out = append(out, cj)
 	}
 	if asJSON {
 		return writeJSON(c.stdout, out)
@@ -288,29 +208,4 @@ func (c *cli) caseList(ctx context.Context, a *app, status string, asJSON bool) 
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", k.ID, k.Status, k.Severity, termLine(k.Requester), termLine(k.Subject))
 	}
 	return tw.Flush()
-}
-
-func caseSummary(ctx context.Context, db *store.DB, k *store.Case) (caseJSON, error) {
-	ps, err := db.Participants(ctx, k.ID)
-	if err != nil {
-		return caseJSON{}, err
-	}
-	cj := caseJSON{
-		ID: k.ID, Subject: k.Subject, Status: k.Status, Severity: k.Severity, Type: k.Type,
-		Service: k.Service, Category: k.Category, Language: k.Language, Plan: k.Plan,
-		Requester: k.Requester, Assignee: k.Assignee, CreatedAt: k.CreatedAt,
-		FirstResponseDue: optTime(k.FirstResponseDue), FirstResponseAt: optTime(k.FirstResponseAt),
-		ClosedAt: optTime(k.ClosedAt), RelatedCase: k.RelatedCase, Participants: []participantJSON{},
-	}
-	if r, ok, err := db.CaseRating(ctx, k.ID); err != nil {
-		return caseJSON{}, err
-	} else if ok {
-		cj.Rating = &r
-	}
-	for _, p := range ps {
-		if p.Role != "requester" {
-			cj.Participants = append(cj.Participants, participantJSON{Address: p.Address, Role: p.Role})
-		}
-	}
-	return cj, nil
 }

@@ -11,7 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/postdesk/postdesk/caseview"
 	"github.com/postdesk/postdesk/config"
+	"github.com/postdesk/postdesk/internal/demo"
 	"github.com/postdesk/postdesk/internal/smtpsink"
 )
 
@@ -126,9 +128,9 @@ func (e *env) flush() []smtpsink.Received {
 	return e.sink.Messages()[before:]
 }
 
-func (e *env) show(n int64) caseJSON {
+func (e *env) show(n int64) caseview.Case {
 	e.t.Helper()
-	var c caseJSON
+	var c caseview.Case
 	out := e.must("", "case", "show", fmt.Sprint(n), "-json")
 	if err := json.Unmarshal([]byte(out), &c); err != nil {
 		e.t.Fatalf("case show -json: %v\n%s", err, out)
@@ -136,7 +138,7 @@ func (e *env) show(n int64) caseJSON {
 	return c
 }
 
-func headerOf(m smtpsink.Received, name string) string { return header(string(m.Data), name) }
+func headerOf(m smtpsink.Received, name string) string { return demo.Header(string(m.Data), name) }
 
 func TestWalkingSkeleton(t *testing.T) {
 	e := newEnv(t)
@@ -177,7 +179,7 @@ func TestWalkingSkeleton(t *testing.T) {
 	if c.Severity != "high" || c.Service != "ELB" || c.Requester != "alice@acme.example" {
 		t.Errorf("case = %+v", c)
 	}
-	wantContacts := []participantJSON{{"bob@acme.example", "contact"}, {"carol@acme.example", "contact"}}
+	wantContacts := []caseview.Participant{{Address: "bob@acme.example", Role: "contact"}, {Address: "carol@acme.example", Role: "contact"}}
 	if !slices.Equal(c.Participants, wantContacts) {
 		t.Errorf("participants = %v, want %v", c.Participants, wantContacts)
 	}

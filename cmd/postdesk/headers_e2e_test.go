@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"strings"
 	"testing"
+
+	"github.com/postdesk/postdesk/internal/demo"
 )
 
 // Headers as mail clients and filters expect them (DESIGN §10): the
@@ -22,8 +24,8 @@ func TestOutboundHeadersChainAndKeepNames(t *testing.T) {
 	if to := headerOf(conf, "To"); !strings.Contains(to, "=?") || !strings.Contains(to, "<hanako@acme.example>") {
 		t.Errorf("To %q lacks the requester's encoded name", to)
 	}
-	if !strings.Contains(readable(conf.Data), "山田 花子 様") {
-		t.Errorf("the confirmation does not greet the requester by name:\n%s", readable(conf.Data))
+	if !strings.Contains(demo.Readable(conf.Data), "山田 花子 様") {
+		t.Errorf("the confirmation does not greet the requester by name:\n%s", demo.Readable(conf.Data))
 	}
 
 	e.must("ご確認ください。\n", "case", "reply", "1", "-from", "agent@example.com", "-file", "-")

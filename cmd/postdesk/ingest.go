@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
-	"time"
 
+	"github.com/postdesk/postdesk/caseview"
 	"github.com/postdesk/postdesk/desk"
 	"github.com/postdesk/postdesk/mailin"
 )
@@ -130,31 +130,11 @@ func (c *cli) outboxFlush(ctx context.Context, a *app, all bool) error {
 	return nil
 }
 
-// outboxJSON is one row of `outbox list -json` and of a case's "outbox".
-type outboxJSON struct {
-	ID            int64      `json:"id"`
-	Kind          string     `json:"kind"`
-	Case          int64      `json:"case"`
-	To            []string   `json:"to"`
-	Cc            []string   `json:"cc"`
-	MessageID     string     `json:"message_id"`
-	Status        string     `json:"status"`
-	Attempts      int        `json:"attempts"`
-	NextAttemptAt *time.Time `json:"next_attempt_at"`
-	LastError     string     `json:"last_error"`
-	Bounce        string     `json:"bounce,omitempty"`
-	CreatedAt     time.Time  `json:"created_at"`
-	SentAt        *time.Time `json:"sent_at"`
-}
-
+// outboxList prints the whole outbox, as JSON or as a table.
 func (c *cli) outboxList(ctx context.Context, a *app, asJSON bool) error {
-	items, err := a.db.Outbox(ctx, 0)
+	rows, err := caseview.Outbox(ctx, a.db, 0)
 	if err != nil {
 		return err
-	}
-	rows := make([]outboxJSON, 0, len(items))
-	for _, it := range items {
-		rows = append(rows, outboxRow(it))
 	}
 	if asJSON {
 		return writeJSON(c.stdout, rows)

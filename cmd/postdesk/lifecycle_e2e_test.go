@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postdesk/postdesk/internal/demo"
 	"github.com/postdesk/postdesk/internal/smtpsink"
 )
 
@@ -34,7 +35,7 @@ plan = "basic"
 // body is a sent mail as its reader sees it (the demo's rendering).
 func body(t *testing.T, m smtpsink.Received) string {
 	t.Helper()
-	return readable(m.Data)
+	return demo.Readable(m.Data)
 }
 
 func TestLifecycleAsSupportRunsIt(t *testing.T) {

@@ -223,7 +223,7 @@ func (a *app) poller(m config.MailboxConfig) (*mailin.Poller, error) {
 	if err != nil {
 		return nil, err
 	}
-	password, err := secretValue(m.Password, m.PasswordFile)
+	password, err := config.SecretValue(m.Password, m.PasswordFile)
 	if err != nil {
 		return nil, fmt.Errorf("mailbox %s: %w", m.Name, err)
 	}

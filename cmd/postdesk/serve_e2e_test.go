@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postdesk/postdesk/caseview"
 	"github.com/postdesk/postdesk/internal/dovecot"
 	"github.com/postdesk/postdesk/internal/smtpsink"
 )
@@ -232,9 +233,9 @@ func (e *serveEnv) waitMailboxes(ctx context.Context, inbox, processed int) {
 }
 
 // cases lists every case with `postdesk case list -json`.
-func (e *env) cases() []caseJSON {
+func (e *env) cases() []caseview.Case {
 	e.t.Helper()
-	var list []caseJSON
+	var list []caseview.Case
 	out := e.must("", "case", "list", "-status", "all", "-json")
 	if err := json.Unmarshal([]byte(out), &list); err != nil {
 		e.t.Fatalf("case list -json: %v\n%s", err, out)
@@ -243,9 +244,9 @@ func (e *env) cases() []caseJSON {
 }
 
 // outbox lists the outbox with `postdesk outbox list -json`.
-func (e *env) outbox() []outboxJSON {
+func (e *env) outbox() []caseview.OutboxRow {
 	e.t.Helper()
-	var rows []outboxJSON
+	var rows []caseview.OutboxRow
 	out := e.must("", "outbox", "list", "-json")
 	if err := json.Unmarshal([]byte(out), &rows); err != nil {
 		e.t.Fatalf("outbox list -json: %v\n%s", err, out)
@@ -389,10 +390,10 @@ func TestServeAfterKillHandlesMailThatArrivedMeanwhile(t *testing.T) {
 
 	// Every outbox row sent, one confirmation per case, and no more mail
 	// than rows: nothing was sent twice.
-	var rows []outboxJSON
+	var rows []caseview.OutboxRow
 	err = waitUntil(within(t), func() (bool, error) {
 		rows = e.outbox()
-		return !slices.ContainsFunc(rows, func(r outboxJSON) bool { return r.Status != "sent" }), nil
+		return !slices.ContainsFunc(rows, func(r caseview.OutboxRow) bool { return r.Status != "sent" }), nil
 	})
 	if err != nil {
 		t.Fatalf("outbox rows not all sent: %+v: %v", rows, err)

@@ -5,71 +5,12 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/postdesk/postdesk/store"
+	"github.com/postdesk/postdesk/caseview"
 )
 
-// caseDetail reads a case with its messages, events and outbox.
-func caseDetail(ctx context.Context, db *store.DB, n int64) (caseJSON, error) {
-	k, err := db.Case(ctx, n)
-	if err != nil {
-		return caseJSON{}, err
-	}
-	cj, err := caseSummary(ctx, db, k)
-	if err != nil {
-		return caseJSON{}, err
-	}
-	msgs, err := db.Messages(ctx, n)
-	if err != nil {
-		return caseJSON{}, err
-	}
-	cj.Messages = make([]messageJSON, 0, len(msgs))
-	for _, m := range msgs {
-		mj := messageJSON{ID: m.ID, Direction: m.Direction, Kind: m.Kind, From: m.From, To: m.To, Cc: m.Cc,
-			Subject: m.Subject, Date: optTime(m.Date), Text: m.Text, NewText: m.NewText,
-			Attachments: []attachmentJSON{}, RejectedAttachments: []rejectedJSON{}}
-		if m.MessageID != "" {
-			mj.MessageID = "<" + m.MessageID + ">"
-		}
-		for _, at := range m.Attachments {
-			mj.Attachments = append(mj.Attachments, attachmentJSON{Filename: at.Filename,
-				ContentType: at.ContentType, Size: at.Size, SHA256: at.SHA256})
-		}
-		for _, r := range m.Rejected {
-			mj.RejectedAttachments = append(mj.RejectedAttachments, rejectedJSON{Filename: r.Filename, Size: r.Size, Reason: r.Reason})
-		}
-		cj.Messages = append(cj.Messages, mj)
-	}
-	events, err := db.Events(ctx, n)
-	if err != nil {
-		return caseJSON{}, err
-	}
-	cj.Events = make([]eventJSON, 0, len(events))
-	for _, e := range events {
-		cj.Events = append(cj.Events, eventJSON(e))
-	}
-	items, err := db.Outbox(ctx, n)
-	if err != nil {
-		return caseJSON{}, err
-	}
-	cj.Outbox = make([]outboxJSON, 0, len(items))
-	for _, it := range items {
-		cj.Outbox = append(cj.Outbox, outboxRow(it))
-	}
-	return cj, nil
-}
-
-func outboxRow(it *store.OutboxItem) outboxJSON {
-	r := outboxJSON{ID: it.ID, Kind: it.Kind, Case: it.CaseID, To: it.To, Cc: it.Cc,
-		MessageID: "<" + it.MessageID + ">", Status: it.Status, Attempts: it.Attempts,
-		LastError: it.LastError, Bounce: it.Bounce, CreatedAt: it.CreatedAt, SentAt: optTime(it.SentAt)}
-	if it.Status == store.OutboxQueued {
-		r.NextAttemptAt = optTime(it.NextAttemptAt)
-	}
-	return r
-}
-
+// caseShow prints case n as JSON (DESIGN §5) or for a person's terminal.
 func (c *cli) caseShow(ctx context.Context, a *app, n int64, asJSON bool) error {
-	cj, err := caseDetail(ctx, a.db, n)
+	cj, err := caseview.Detail(ctx, a.db, n)
 	if err != nil {
 		return err
 	}
