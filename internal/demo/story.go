@@ -18,6 +18,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -232,6 +233,9 @@ func (s *Story) drain(ctx context.Context) ([]smtpsink.Received, error) {
 		return nil, err
 	}
 	msgs, err := s.o.SMTP.Wait(wait, len(rows))
+	if err == nil {
+		err = s.recorded(wait)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("demo: mail was not sent: %w", err)
 	}
@@ -241,6 +245,28 @@ func (s *Story) drain(ctx context.Context) ([]smtpsink.Received, error) {
 	}
 	s.seen = len(msgs)
 	return fresh, nil
+}
+
+// recorded waits until the sender has recorded as sent each mail the SMTP
+// server accepted: it does so just after the server's reply, and the
+// story's next `case show` should say "sent", not "queued".
+func (s *Story) recorded(ctx context.Context) error {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		rows, err := s.o.DB.Outbox(ctx, 0)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(rows, func(it *store.OutboxItem) bool { return it.Status == store.OutboxQueued }) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-tick.C:
+		}
+	}
 }
 
 // printingReceiver prints each decision as the demo goes and reports it
