@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/postdesk/postdesk/mailin"
 	"github.com/postdesk/postdesk/store"
 )
 
@@ -48,8 +47,6 @@ type PollState interface {
 	// the zero time before the first success.
 	LastSuccess() time.Time
 }
-
-var _ PollState = (*mailin.Poller)(nil)
 
 // HealthDB is what /healthz asks of the database: *store.DB.
 type HealthDB interface {

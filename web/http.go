@@ -10,9 +10,10 @@
 //
 // Other paths are 404, other methods 405 (HEAD is answered like GET).
 //
-// Metrics implements mailin.Observer and mailout.Observer, so web imports
-// mailin and mailout for those interface types (and mailin.Poller's check
-// against PollState); it calls nothing else of theirs.
+// Metrics has the methods of mailin.Observer and mailout.Observer, and
+// PollState is what *mailin.Poller has; cmd/postdesk, which wires them,
+// checks that they agree, so that web imports neither mailin nor mailout
+// (DESIGN §2: web imports desk, store and templates).
 package web
 
 import (

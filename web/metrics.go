@@ -20,8 +20,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/postdesk/postdesk/desk"
-	"github.com/postdesk/postdesk/mailin"
-	"github.com/postdesk/postdesk/mailout"
 	"github.com/postdesk/postdesk/store"
 )
 
@@ -75,11 +73,6 @@ type Metrics struct {
 	state      *stateCollector          // outbox, last polls, checkpoints: read at scrape time
 	exposition http.Handler             // serves reg
 }
-
-var (
-	_ mailin.Observer  = (*Metrics)(nil)
-	_ mailout.Observer = (*Metrics)(nil)
-)
 
 // NewMetrics returns the metrics of a daemon whose outbox is in db; now is
 // the clock of the outbox age (nil = time.Now); errors reading db during a

@@ -15,6 +15,7 @@ import (
 
 	"github.com/postdesk/postdesk/config"
 	"github.com/postdesk/postdesk/mailin"
+	"github.com/postdesk/postdesk/mailout"
 	"github.com/postdesk/postdesk/web"
 )
 
@@ -244,6 +245,14 @@ func (a *app) poller(m config.MailboxConfig) (*mailin.Poller, error) {
 	}
 	return mailin.NewPoller(o, in), nil
 }
+
+// web's metrics observe the intake and the sender, and /healthz reads the
+// pollers; web does not import mailin or mailout, so they are checked here.
+var (
+	_ mailin.Observer  = (*web.Metrics)(nil)
+	_ mailout.Observer = (*web.Metrics)(nil)
+	_ web.PollState    = (*mailin.Poller)(nil)
+)
 
 // minStale is the shortest time without a successful poll after which a
 // mailbox is unhealthy (staleAfter).
