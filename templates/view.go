@@ -1,7 +1,6 @@
 package templates
 
 import (
-	"strings"
 	"time"
 )
 
@@ -74,8 +73,11 @@ type View struct {
 
 // Internal reports whether replies to this mail go to an address other
 // than the desk's (the comment address), where they become internal notes.
+// Both addresses are configured strings, and `postdesk config check`
+// refuses a comment address that is the desk's under the one address rule,
+// so the strings are compared as they are.
 func (v View) Internal() bool {
-	return v.ReplyTo != "" && !strings.EqualFold(v.ReplyTo, v.DeskAddress)
+	return v.ReplyTo != "" && v.ReplyTo != v.DeskAddress
 }
 
 // Command is one command line of an agent's mail and its result.
