@@ -7,8 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
+	"github.com/postdesk/postdesk/internal/smtpsink"
 	"github.com/postdesk/postdesk/store"
 )
 
@@ -106,15 +105,15 @@ func TestAnotherNodesClaimsLapse(t *testing.T) {
 func TestSlowBatchKeepsItsClaims(t *testing.T) {
 	db := openDB(t)
 	entered, release := make(chan int, 2), make(chan struct{}, 2)
-	srv := startScripted(t, script{beforeData: func(n int, done <-chan struct{}) {
+	srv := startScripted(t, smtpsink.Script{BeforeData: func(n int, done <-chan struct{}) {
 		entered <- n
 		select {
 		case <-release:
 		case <-done:
 		}
 	}})
-	slow, clk := newSender(t, db, nil, func(o *Options) { srv.to(o); o.Node = "serve@mx1.example.com" })
-	other, otherClk := newSender(t, db, nil, func(o *Options) { srv.to(o); o.Node = "serve@mx2.example.com" })
+	slow, clk := newSender(t, db, srv, func(o *Options) { o.Node = "serve@mx1.example.com" })
+	other, otherClk := newSender(t, db, srv, func(o *Options) { o.Node = "serve@mx2.example.com" })
 	c := newCase(t, db, "en")
 	enqueue(t, db, confirmation(c))
 	second := enqueue(t, db, confirmation(c))
@@ -135,7 +134,7 @@ func TestSlowBatchKeepsItsClaims(t *testing.T) {
 	if got := await(t, res, "the slow Flush"); got.err != nil || got.st != (Stats{Sent: 2}) {
 		t.Errorf("slow Flush = %+v, %v; want 2 sent", got.st, got.err)
 	}
-	if _, mails, _, _ := srv.seen(); mails != 2 {
+	if _, mails, _, _ := seen(srv); mails != 2 {
 		t.Errorf("the server saw %d transactions, want 2", mails)
 	}
 }
@@ -145,7 +144,7 @@ func TestSlowBatchKeepsItsClaims(t *testing.T) {
 func TestHelo(t *testing.T) {
 	fqdnOnly := func(name string) error {
 		if !strings.Contains(name, ".") {
-			return &smtp.SMTPError{Code: 504, EnhancedCode: smtp.EnhancedCode{5, 5, 2},
+			return &smtpsink.Reply{Code: 504, Enhanced: [3]int{5, 5, 2},
 				Message: "<" + name + ">: Helo command rejected: need fully-qualified hostname"}
 		}
 		return nil
@@ -164,13 +163,13 @@ func TestHelo(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			db := openDB(t)
-			srv := startScripted(t, script{helo: fqdnOnly})
-			s, _ := newSender(t, db, nil, func(o *Options) { srv.to(o); o.Helo = tt.helo })
+			srv := startScripted(t, smtpsink.Script{Helo: fqdnOnly})
+			s, _ := newSender(t, db, srv, func(o *Options) { o.Helo = tt.helo })
 			it := enqueue(t, db, confirmation(newCase(t, db, "en")))
 
 			flush(t, s, tt.stats)
 
-			helos, _, _, accepted := srv.seen()
+			helos, _, _, accepted := seen(srv)
 			if len(helos) == 0 || helos[0] != tt.want {
 				t.Errorf("the server saw EHLO %q, want %q", helos, tt.want)
 			}

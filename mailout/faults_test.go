@@ -9,8 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
+	"github.com/postdesk/postdesk/internal/smtpsink"
 	"github.com/postdesk/postdesk/store"
 )
 
@@ -22,7 +21,7 @@ func TestEachMailIsRecordedBeforeTheNextIsSent(t *testing.T) {
 	const n = 40
 	db := openDB(t)
 	late := make(chan string, n)
-	srv := startScripted(t, script{mail: func(k int) error {
+	srv := startScripted(t, smtpsink.Script{Mail: func(k int) error {
 		rows, err := db.Outbox(context.Background(), 0)
 		if err != nil {
 			return err
@@ -38,7 +37,7 @@ func TestEachMailIsRecordedBeforeTheNextIsSent(t *testing.T) {
 		}
 		return nil
 	}})
-	s, _ := newSender(t, db, nil, srv.to)
+	s, _ := newSender(t, db, srv, nil)
 	c := newCase(t, db, "en")
 	var items []*store.OutboxItem
 	for i := range n {
@@ -52,7 +51,7 @@ func TestEachMailIsRecordedBeforeTheNextIsSent(t *testing.T) {
 	for msg := range late {
 		t.Error(msg)
 	}
-	_, mails, _, accepted := srv.seen()
+	_, mails, _, accepted := seen(srv)
 	if mails != n || len(accepted) != n {
 		t.Fatalf("the server saw %d transactions and accepted %d mails, want %d", mails, len(accepted), n)
 	}
@@ -75,14 +74,13 @@ func TestEachMailIsRecordedBeforeTheNextIsSent(t *testing.T) {
 // (RFC 5321 §4.1.1.4, RFC 1047).
 func TestDroppedAfterDataIsRetried(t *testing.T) {
 	db := openDB(t)
-	srv := startScripted(t, script{afterData: func(n int, c *smtp.Conn) error {
+	srv := startScripted(t, smtpsink.Script{AfterData: func(n int) error {
 		if n == 1 {
-			c.Conn().Close()
-			return errors.New("dropped")
+			return smtpsink.ErrDrop
 		}
 		return nil
 	}})
-	s, clk := newSender(t, db, nil, srv.to)
+	s, clk := newSender(t, db, srv, nil)
 	it := enqueue(t, db, confirmation(newCase(t, db, "en")))
 
 	flush(t, s, Stats{Retried: 1})
@@ -98,7 +96,7 @@ func TestDroppedAfterDataIsRetried(t *testing.T) {
 	flush(t, s, Stats{})
 
 	r = row(t, db, it.ID)
-	_, mails, data, accepted := srv.seen()
+	_, mails, data, accepted := seen(srv)
 	if r.Status != store.OutboxSent || r.Attempts != 2 || len(accepted) != 1 || !bytes.Equal(r.Raw, accepted[0]) {
 		t.Errorf("row: %s after %d attempts; the server accepted %d; want sent once on the second attempt",
 			r.Status, r.Attempts, len(accepted))
@@ -117,14 +115,14 @@ func TestDroppedAfterDataIsRetried(t *testing.T) {
 func TestStopDuringData(t *testing.T) {
 	db := openDB(t)
 	entered, release := make(chan int, 2), make(chan struct{})
-	srv := startScripted(t, script{beforeData: func(n int, done <-chan struct{}) {
+	srv := startScripted(t, smtpsink.Script{BeforeData: func(n int, done <-chan struct{}) {
 		entered <- n
 		select {
 		case <-release:
 		case <-done:
 		}
 	}})
-	s, _ := newSender(t, db, nil, srv.to)
+	s, _ := newSender(t, db, srv, nil)
 	c := newCase(t, db, "en")
 	file := storeFile(t, db, c, "core.dump", "application/octet-stream", bytes.Repeat([]byte("0123456789abcdef"), 512<<10))
 	first := enqueue(t, db, &store.OutboxItem{Kind: store.MailReply, CaseID: c, To: []string{"alice@acme.example"},
@@ -145,7 +143,7 @@ func TestStopDuringData(t *testing.T) {
 	if !errors.Is(got.err, context.Canceled) || got.st != (Stats{Sent: 1}) {
 		t.Errorf("Flush = %+v, %v; want 1 sent and the context's end", got.st, got.err)
 	}
-	_, mails, _, accepted := srv.seen()
+	_, mails, _, accepted := seen(srv)
 	if mails != 1 || len(accepted) != 1 {
 		t.Fatalf("the server saw %d transactions and accepted %d mails, want the first only", mails, len(accepted))
 	}
@@ -166,11 +164,11 @@ func TestStopDuringData(t *testing.T) {
 func TestStopWithoutReply(t *testing.T) {
 	db := openDB(t)
 	entered := make(chan int, 2)
-	srv := startScripted(t, script{beforeData: func(n int, done <-chan struct{}) {
+	srv := startScripted(t, smtpsink.Script{BeforeData: func(n int, done <-chan struct{}) {
 		entered <- n
 		<-done
 	}})
-	s, _ := newSender(t, db, nil, srv.to)
+	s, _ := newSender(t, db, srv, nil)
 	s.stopGrace = 0
 	c := newCase(t, db, "en")
 	first := enqueue(t, db, confirmation(c))
@@ -186,7 +184,7 @@ func TestStopWithoutReply(t *testing.T) {
 	if !errors.Is(got.err, context.Canceled) || got.st != (Stats{}) {
 		t.Errorf("Flush = %+v, %v; want nothing counted and the context's end", got.st, got.err)
 	}
-	if _, mails, _, _ := srv.seen(); mails != 1 {
+	if _, mails, _, _ := seen(srv); mails != 1 {
 		t.Errorf("the server saw %d transactions, want 1", mails)
 	}
 	queuedUnclaimed(t, db, first.ID, 0)
@@ -200,11 +198,11 @@ func TestStopBeforeData(t *testing.T) {
 	db := openDB(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	srv := startScripted(t, script{mail: func(int) error {
+	srv := startScripted(t, smtpsink.Script{Mail: func(int) error {
 		cancel()
 		return nil
 	}})
-	s, _ := newSender(t, db, nil, srv.to)
+	s, _ := newSender(t, db, srv, nil)
 	c := newCase(t, db, "en")
 	first := enqueue(t, db, confirmation(c))
 	second := enqueue(t, db, confirmation(c))
@@ -214,7 +212,7 @@ func TestStopBeforeData(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || st != (Stats{}) {
 		t.Errorf("Flush = %+v, %v; want nothing counted and the context's end", st, err)
 	}
-	if _, mails, data, _ := srv.seen(); mails != 1 || len(data) != 0 {
+	if _, mails, data, _ := seen(srv); mails != 1 || len(data) != 0 {
 		t.Errorf("the server saw %d transactions and %d messages, want 1 and none", mails, len(data))
 	}
 	queuedUnclaimed(t, db, first.ID, 0)

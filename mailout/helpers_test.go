@@ -63,12 +63,36 @@ func openDB(tb testing.TB) *store.DB {
 
 func startSink(tb testing.TB) *smtpsink.Sink {
 	tb.Helper()
-	sink, err := smtpsink.Start()
+	return startSinkWith(tb, smtpsink.Options{})
+}
+
+// startSinkWith starts a sink shaped by o (a script, TLS), closed when the
+// test ends.
+func startSinkWith(tb testing.TB, o smtpsink.Options) *smtpsink.Sink {
+	tb.Helper()
+	sink, err := smtpsink.StartWith(o)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { sink.Close() })
 	return sink
+}
+
+// startScripted starts a sink that answers as sc says.
+func startScripted(tb testing.TB, sc smtpsink.Script) *smtpsink.Sink {
+	tb.Helper()
+	return startSinkWith(tb, smtpsink.Options{Script: sc})
+}
+
+// seen reports what the sink saw so far: the EHLO names, the MAIL FROM
+// commands, every message read whatever the answer, and the messages
+// accepted.
+func seen(sink *smtpsink.Sink) (helos []string, mails int, data, accepted [][]byte) {
+	sn := sink.Seen()
+	for _, m := range sink.Messages() {
+		accepted = append(accepted, m.Data)
+	}
+	return sn.Helos, sn.Mails, sn.Data, accepted
 }
 
 // newSender returns a Sender on db that sends to sink in plain text, with a
@@ -170,4 +194,45 @@ func row(tb testing.TB, db *store.DB, id int64) *store.OutboxItem {
 		tb.Fatal(err)
 	}
 	return it
+}
+
+// flushed is what a Flush run in a goroutine returned.
+type flushed struct {
+	st  Stats
+	err error
+}
+
+// flushAsync runs s.Flush(ctx) in a goroutine; its result arrives on the
+// channel.
+func flushAsync(s *Sender, ctx context.Context) <-chan flushed {
+	ch := make(chan flushed, 1)
+	go func() {
+		st, err := s.Flush(ctx)
+		ch <- flushed{st, err}
+	}()
+	return ch
+}
+
+// await returns the next value of ch; it fails the test when none comes
+// within waitCtx (a guard against hanging, not a timing assertion).
+func await[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-waitCtx(t).Done():
+		t.Fatalf("%s: nothing came", what)
+	}
+	panic("unreachable")
+}
+
+// queuedUnclaimed fails the test unless row id is queued, unclaimed and
+// was tried attempts times.
+func queuedUnclaimed(t *testing.T, db *store.DB, id int64, attempts int) {
+	t.Helper()
+	r := row(t, db, id)
+	if r.Status != store.OutboxQueued || r.ClaimedBy != "" || r.Attempts != attempts {
+		t.Errorf("row %d: %s, claimed by %q, %d attempts; want queued, unclaimed, %d attempts",
+			id, r.Status, r.ClaimedBy, r.Attempts, attempts)
+	}
 }

@@ -3,14 +3,10 @@ package mailout
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"io"
-	"log"
-	"net"
 	"strings"
 	"testing"
 
-	"github.com/emersion/go-smtp"
-
+	"github.com/postdesk/postdesk/internal/smtpsink"
 	"github.com/postdesk/postdesk/internal/testcert"
 )
 
@@ -22,54 +18,15 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 	return ca.Cert, ca.Pool
 }
 
-// tlsServer is go-smtp on a loopback port with TLS, implicit or STARTTLS,
-// counting the messages it accepts.
-type tlsServer struct {
-	port int
-	got  chan []byte
-}
-
-func startTLSServer(t *testing.T, mode string, cert tls.Certificate) *tlsServer {
+// startTLSSink starts a sink with TLS as mode (TLSImplicit or
+// TLSStartTLS) says, serving cert.
+func startTLSSink(t *testing.T, mode string, cert tls.Certificate) *smtpsink.Sink {
 	t.Helper()
-	s := &tlsServer{got: make(chan []byte, 16)}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return tlsSession{s.got}, nil }))
-	srv.Domain = "localhost"
-	srv.ErrorLog = log.New(io.Discard, "", 0)
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	o := smtpsink.Options{TLS: smtpsink.TLSStartTLS, TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}}
 	if mode == TLSImplicit {
-		ln = tls.NewListener(ln, cfg)
-	} else {
-		srv.TLSConfig = cfg
+		o.TLS = smtpsink.TLSImplicit
 	}
-	s.port = ln.Addr().(*net.TCPAddr).Port
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		srv.Serve(ln)
-	}()
-	t.Cleanup(func() {
-		srv.Close()
-		<-done
-	})
-	return s
-}
-
-type tlsSession struct{ got chan<- []byte }
-
-func (tlsSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (tlsSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
-func (tlsSession) Reset()                               {}
-func (tlsSession) Logout() error                        { return nil }
-func (s tlsSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err == nil {
-		s.got <- b
-	}
-	return err
+	return startSinkWith(t, o)
 }
 
 // A server whose certificate comes from a private CA is trusted with
@@ -84,9 +41,9 @@ func TestFlushTrustsRootCAs(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				db := openDB(t)
-				srv := startTLSServer(t, mode, cert)
-				s, _ := newSender(t, db, nil, func(o *Options) {
-					o.TLS, o.Port = mode, srv.port
+				srv := startTLSSink(t, mode, cert)
+				s, _ := newSender(t, db, srv, func(o *Options) {
+					o.TLS = mode
 					if trusted {
 						o.RootCAs = pool
 					}
@@ -100,7 +57,11 @@ func TestFlushTrustsRootCAs(t *testing.T) {
 					return
 				}
 				flush(t, s, Stats{Sent: 1})
-				if got := <-srv.got; len(got) == 0 {
+				got, err := srv.Wait(waitCtx(t), 1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got[0].Data) == 0 {
 					t.Error("the server got an empty message")
 				}
 			})

@@ -1,10 +1,17 @@
-// Package smtpsink is a real SMTP server on a loopback port that records
-// every message it accepts, and refuses on demand. Tests of several
+// Package smtpsink is a real SMTP server (go-smtp) on a loopback port that
+// records every message it accepts, and refuses on demand. Tests of several
 // packages use it, and so does `postdesk demo`: it is not test-only.
+//
+// Start gives the plain sink. StartWith shapes it with Options: TLS
+// (implicit or STARTTLS) and a Script whose hooks answer EHLO, MAIL FROM
+// and DATA with a chosen Reply, hold a message back, or drop the
+// connection (ErrDrop); Seen then tells what the server saw besides the
+// messages it accepted. No go-smtp type appears in its API.
 package smtpsink
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -13,7 +20,6 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
 
@@ -25,16 +31,38 @@ type Received struct {
 	User string   // the name the client authenticated as; "" without AUTH
 }
 
+// The TLS modes of Options.TLS.
+const (
+	TLSImplicit = "implicit" // TLS from the first byte (RFC 8314)
+	TLSStartTLS = "starttls" // plain text until STARTTLS (RFC 3207)
+)
+
+// Options shape a Sink. The zero value is what Start gives: plain text,
+// AUTH PLAIN with any user name and password, every message accepted.
+type Options struct {
+	// TLS is TLSImplicit or TLSStartTLS, with TLSConfig holding the
+	// certificate (testcert.CA.Server()); either way AUTH is then offered
+	// only over TLS. "" is plain text, AUTH included (loopback only).
+	TLS       string
+	TLSConfig *tls.Config
+	// Script answers the commands it has hooks for; the zero Script
+	// accepts everything.
+	Script Script
+}
+
 // Sink is an SMTP server on a loopback port that records every message it
 // accepts.
 type Sink struct {
-	srv  *smtp.Server
-	ln   net.Listener
-	done chan struct{} // closed when Serve has returned
+	srv     *smtp.Server
+	ln      net.Listener
+	script  Script
+	done    chan struct{} // closed when Serve has returned
+	closing chan struct{} // closed when Close begins: releases held hooks
 
 	mu       sync.Mutex
 	msgs     []Received
 	changed  chan struct{} // closed and replaced whenever msgs grows
+	seen     Seen          // EHLO names, MAIL FROM count, every message read
 	rejCode  int
 	rejLeft  int
 	conns    map[net.Conn]struct{}
@@ -44,22 +72,38 @@ type Sink struct {
 
 // Start listens on 127.0.0.1:0 with github.com/emersion/go-smtp, no TLS,
 // AllowInsecureAuth (AUTH PLAIN with any user name and password).
-func Start() (*Sink, error) {
+func Start() (*Sink, error) { return StartWith(Options{}) }
+
+// StartWith listens on 127.0.0.1:0 like Start, shaped by o.
+func StartWith(o Options) (*Sink, error) {
+	if o.TLS != "" && o.TLS != TLSImplicit && o.TLS != TLSStartTLS {
+		return nil, fmt.Errorf("smtpsink: unknown TLS mode %q", o.TLS)
+	}
+	if o.TLS != "" && o.TLSConfig == nil {
+		return nil, errors.New("smtpsink: TLS without a TLSConfig")
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("smtpsink: %w", err)
 	}
-	s := &Sink{done: make(chan struct{}), changed: make(chan struct{}), conns: map[net.Conn]struct{}{}}
+	s := &Sink{script: o.Script, done: make(chan struct{}), closing: make(chan struct{}),
+		changed: make(chan struct{}), conns: map[net.Conn]struct{}{}}
 	s.ln = &listener{Listener: ln, sink: s}
-	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
-		return &session{sink: s}, nil
-	}))
+	s.srv = smtp.NewServer(smtp.BackendFunc(s.newSession))
 	s.srv.Domain = "smtpsink.localhost"
-	s.srv.AllowInsecureAuth = true
+	s.srv.AllowInsecureAuth = o.TLS == ""
 	s.srv.ErrorLog = log.New(io.Discard, "", 0)
+	serve := s.ln
+	switch o.TLS {
+	case TLSImplicit:
+		// Outside the tracking listener, so that go-smtp sees a *tls.Conn.
+		serve = tls.NewListener(s.ln, o.TLSConfig)
+	case TLSStartTLS:
+		s.srv.TLSConfig = o.TLSConfig
+	}
 	go func() {
 		defer close(s.done)
-		_ = s.srv.Serve(s.ln)
+		_ = s.srv.Serve(serve)
 	}()
 	return s, nil
 }
@@ -136,6 +180,7 @@ func (s *Sink) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 
+	close(s.closing)    // held BeforeData hooks return
 	err := s.ln.Close() // Serve returns, no new connections
 	<-s.done
 	s.mu.Lock()
@@ -211,54 +256,3 @@ func (c *trackedConn) Close() error {
 	c.sink.mu.Unlock()
 	return c.Conn.Close()
 }
-
-// session is one SMTP connection's state.
-type session struct {
-	sink   *Sink
-	user   string
-	from   string
-	to     []string
-	reject int // the code refusing every RCPT of this transaction; 0 = accept
-}
-
-var _ smtp.AuthSession = (*session)(nil)
-
-func (s *session) AuthMechanisms() []string { return []string{sasl.Plain} }
-
-func (s *session) Auth(mech string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(identity, username, password string) error {
-		s.user = username
-		return nil
-	}), nil
-}
-
-func (s *session) Mail(from string, _ *smtp.MailOptions) error {
-	s.from, s.to = from, nil
-	s.reject = s.sink.takeRejection()
-	return nil
-}
-
-func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	if s.reject != 0 {
-		return &smtp.SMTPError{
-			Code:         s.reject,
-			EnhancedCode: smtp.EnhancedCode{s.reject / 100, 0, 0},
-			Message:      "refused by smtpsink as asked",
-		}
-	}
-	s.to = append(s.to, to)
-	return nil
-}
-
-func (s *session) Data(r io.Reader) error {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.sink.deliver(Received{From: s.from, To: s.to, Data: data, User: s.user})
-	return nil
-}
-
-func (s *session) Reset() { s.from, s.to, s.reject = "", nil, 0 }
-
-func (s *session) Logout() error { return nil }
