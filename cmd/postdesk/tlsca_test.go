@@ -4,11 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"io"
-	"net"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,62 +17,22 @@ import (
 	"github.com/postdesk/postdesk/internal/testcert"
 )
 
-// tlsFront is a server with implicit TLS in front of the plain-text server
-// at target: it decrypts and forwards each connection. It returns its port.
-func tlsFront(t *testing.T, target string, cfg *tls.Config) int {
-	t.Helper()
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			back, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c, back)
-			mu.Unlock()
-			wg.Go(func() { io.Copy(back, c); back.Close() })
-			wg.Go(func() { io.Copy(c, back); c.Close() })
-		}
-	})
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // tls_ca_file makes the IMAP intake and the SMTP sender trust a private CA:
 // without it, its certificate is refused.
 func TestTLSCAFile(t *testing.T) {
 	ca := newTestCA(t)
-	imapSrv, err := memimap.Start("support@example.com", "imap-password", nil)
+	imapSrv, err := memimap.StartWith("support@example.com", "imap-password",
+		memimap.Options{TLS: memimap.TLSImplicit, TLSConfig: ca.server})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { imapSrv.Close() })
-	sink, err := smtpsink.Start()
+	sink, err := smtpsink.StartWith(smtpsink.Options{TLS: smtpsink.TLSImplicit, TLSConfig: ca.server})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sink.Close() })
-	imapPort, smtpPort := tlsFront(t, imapSrv.Addr(), ca.server), tlsFront(t, sink.Addr(), ca.server)
+	imapPort, smtpPort := imapSrv.Port(), sink.Port()
 	raw, err := os.ReadFile("testdata/new.eml")
 	if err != nil {
 		t.Fatal(err)

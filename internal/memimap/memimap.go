@@ -150,6 +150,9 @@ func StartWith(username, password string, o Options) (*Server, error) {
 // Addr is the host:port the server listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
+// Port is the loopback port the server listens on.
+func (s *Server) Port() int { return s.ln.Addr().(*net.TCPAddr).Port }
+
 // Append adds a message to mailbox, as a delivery would.
 func (s *Server) Append(mailbox string, raw []byte) error {
 	_, err := s.user.Append(mailbox, literal{bytes.NewReader(raw)}, &imap.AppendOptions{Time: time.Now()})
