@@ -277,6 +277,31 @@ func TestParseErrorPositions(t *testing.T) {
 			keys: []string{"plans.business.max_sev"},
 		},
 		{
+			name: "unknown key in sla",
+			doc:  "[sla]\nhigh = \"4h\"\nhgih = \"4h\"\n",
+			want: []string{`3:1: unknown key "sla.hgih"`},
+			keys: []string{"sla.hgih"},
+		},
+		{
+			name: "unknown keys in sla and other tables, in document order",
+			doc:  "[desk]\nadress = \"a@b.example\"\n[sla]\n  zzz = \"1h\"\n  hgih = \"4h\"\n[smtp]\nhots = \"x\"\n",
+			want: []string{`2:1: unknown key "desk.adress"`, `4:3: unknown key "sla.zzz"`, `5:3: unknown key "sla.hgih"`,
+				`7:1: unknown key "smtp.hots"`},
+			keys: []string{"desk.adress", "sla.zzz", "sla.hgih", "smtp.hots"},
+		},
+		{
+			name: "unknown sla key written dotted at top level",
+			doc:  "sla.hgih = \"4h\"\n",
+			want: []string{`1:1: unknown key "sla.hgih"`},
+			keys: []string{"sla.hgih"},
+		},
+		{
+			name: "unknown sla table",
+			doc:  "[sla.hgih]\n",
+			want: []string{`1:2: unknown key "sla.hgih"`},
+			keys: []string{"sla.hgih"},
+		},
+		{
 			name: "unknown dotted key at top level",
 			doc:  "smtp.hots = \"x\"\n",
 			want: []string{`1:1: unknown key "smtp.hots"`},
@@ -349,6 +374,15 @@ func TestLoadErrorsStartWithFileName(t *testing.T) {
 		path := write("unknown.toml", "[desk]\naddress = \"support@example.com\"\n\n[smtp]\nhots = \"x\"\n")
 		_, err := Load(path)
 		if want := path + `:5:1: unknown key "smtp.hots"`; err == nil || err.Error() != want {
+			t.Fatalf("Load error = %v, want %s", err, want)
+		}
+	})
+	t.Run("unknown key in sla, before validation problems", func(t *testing.T) {
+		// Like every unknown key, a misspelt severity is reported alone:
+		// validation waits until the file decodes.
+		path := write("sla.toml", "[desk]\naddress = \"not an address\"\n\n[sla]\nhgih = \"4h\"\n")
+		_, err := Load(path)
+		if want := path + `:5:1: unknown key "sla.hgih"`; err == nil || err.Error() != want {
 			t.Fatalf("Load error = %v, want %s", err, want)
 		}
 	})

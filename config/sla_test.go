@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/pelletier/go-toml/v2"
 
@@ -30,5 +31,35 @@ func TestSLAKeysAreTheDeskSeverities(t *testing.T) {
 	}
 	if len(keys) != len(desk.Severities()) {
 		t.Errorf("[sla] keys %v, want %v", slices.Sorted(maps.Keys(keys)), desk.Severities())
+	}
+}
+
+// The decoder matches keys to fields without regard to case, the last
+// spelling written winning; [sla] keeps doing so.
+func TestSLAKeysIgnoreCase(t *testing.T) {
+	tests := []struct {
+		name, doc string
+		want      time.Duration // the high target
+	}{
+		{"upper case", "[sla]\nHIGH = \"1h\"\n", time.Hour},
+		{"mixed case after lower case", "[sla]\nhigh = \"2h\"\nHigh = \"1h\"\n", time.Hour},
+		{"lower case after mixed case", "[sla]\nHigh = \"1h\"\nhigh = \"2h\"\n", 2 * time.Hour},
+		{"two other spellings", "[sla]\nHIGH = \"3h\"\nhigh = \"2h\"\nHigh = \"1h\"\n", time.Hour},
+		{"dotted at top level", "sla.HIGH = \"1h\"\n", time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse([]byte(tt.doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			targets := c.SLA.Targets()
+			if got := targets[string(desk.SeverityHigh)]; got != tt.want {
+				t.Errorf("high target = %v, want %v", got, tt.want)
+			}
+			if len(targets) != len(desk.Severities()) {
+				t.Errorf("targets %v, want one per severity", targets)
+			}
+		})
 	}
 }
