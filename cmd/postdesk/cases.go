@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -37,7 +38,7 @@ func (c *cli) caseCmd(ctx context.Context, args []string) error {
 	var run func(*app) error
 	switch sub {
 	case "list":
-		status := fs.String("status", "all", "open, pending, closed or all")
+		status := fs.String("status", "all", orList(statusChoices()))
 		asJSON := fs.Bool("json", false, "JSON output")
 		run = func(a *app) error { return c.caseList(ctx, a, *status, *asJSON) }
 		if err := parseFlags(fs, args, 0); err != nil {
@@ -188,12 +189,28 @@ func (c *cli) readText(file string) (string, error) {
 	return string(b), nil
 }
 
+// statusChoices returns what case list -status accepts: the name of each of
+// desk.Statuses, then "all".
+func statusChoices() []string {
+	var choices []string
+	for _, st := range desk.Statuses() {
+		choices = append(choices, string(st))
+	}
+	return append(choices, "all")
+}
+
+// orList joins words as "a, b or c".
+func orList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
+}
+
 // caseList prints the cases with status, as JSON or as a table.
 func (c *cli) caseList(ctx context.Context, a *app, status string, asJSON bool) error {
-	switch status {
-	case "all", "open", "pending", "closed":
-	default:
-		return fmt.Errorf("%w: -status must be open, pending, closed or all", errUsage)
+	if choices := statusChoices(); !slices.Contains(choices, status) {
+		return fmt.Errorf("%w: -status must be %s", errUsage, orList(choices))
 	}
 	out, err := caseview.List(ctx, a.db, status)
 	if err != nil {

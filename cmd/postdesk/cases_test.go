@@ -51,6 +51,26 @@ func TestCaseTakeReleaseArguments(t *testing.T) {
 	}
 }
 
+func TestCaseListStatus(t *testing.T) {
+	e := newEnv(t)
+	list := func(status string) (int, string) {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), []string{"case", "list", "-status", status, "-config", e.cfg}, nil, &out, &errOut)
+		return code, errOut.String()
+	}
+	for _, status := range []string{"open", "pending", "closed", "all"} {
+		if code, errOut := list(status); code != 0 {
+			t.Errorf("-status %s: exit %d, stderr %q", status, code, errOut)
+		}
+	}
+	for _, status := range []string{"", "Open", "held", "everything"} {
+		code, errOut := list(status)
+		if want := "postdesk: usage: -status must be open, pending, closed or all\n" + usage; code != exitUsage || errOut != want {
+			t.Errorf("-status %q: exit %d, stderr %q, want %d and %q", status, code, errOut, exitUsage, want)
+		}
+	}
+}
+
 func TestCaseTakeReleaseErrors(t *testing.T) {
 	wrap := func(err error) error { return fmt.Errorf("desk says: %w", err) }
 	tests := []struct {
