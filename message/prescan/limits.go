@@ -85,9 +85,9 @@ var ErrPanic = errors.New("panic")
 
 // PanicWhere is where a panic recovered by Check happened, as the intake
 // names it to its Observer (postdesk_panics_total{where}); like the other
-// values it names the package and step, here one and the same. Check does
+// values it names the package and the step. Check does
 // not report it itself: its caller does, on an error wrapping ErrPanic.
-const PanicWhere = "prescan"
+const PanicWhere = "prescan.check"
 
 // LimitError says which limit a message is over and the value the pre-scan
 // had seen when it stopped (the message may hold more: the scan stops at
