@@ -12,7 +12,6 @@ import (
 	"unicode"
 
 	"github.com/jhillyerd/enmime/v2"
-	"github.com/jhillyerd/enmime/v2/mediatype"
 
 	"github.com/postdesk/postdesk/message/prescan"
 )
@@ -283,36 +282,14 @@ func (sp *splitter) root() {
 	if ctype == "" {
 		ctype = "text/plain"
 	}
-	mtype, params, _, err := parseType(ctype)
+	mtype, params, _, err := prescan.ParseType(ctype)
 	switch {
 	case err != nil:
-	case isContainer(mtype, params["boundary"], true):
+	case prescan.IsContainer(mtype, params["boundary"], true):
 		sp.multipart(bodyStart, len(sp.raw), params["boundary"], 1)
 	case strings.HasPrefix(mtype, "text/"):
 		sp.cutText(h, mtype, params, bodyStart, len(sp.raw))
 	}
-}
-
-// parseType parses a Content-Type value with enmime's options (the
-// splitter reads types as enmime does; so does the pre-scan, with its own
-// copy).
-func parseType(v string) (string, map[string]string, []string, error) {
-	return mediatype.ParseWithOptions(v, mediatype.ParseOptions{StripMediaTypeInvalidCharacters: true})
-}
-
-// isContainer reports whether enmime parses an entity as a multipart: a
-// message when its type is multipart/* with a boundary (ReadParts, with
-// MultipartWOBoundaryAsSinglePart), a body part whenever it has a boundary
-// and is not text/plain or text/html, whatever its type (parseParts). The
-// pre-scan has the same rule; each is tested against enmime.
-func isContainer(mtype, boundary string, root bool) bool {
-	if boundary == "" {
-		return false
-	}
-	if root {
-		return strings.HasPrefix(mtype, "multipart/")
-	}
-	return mtype != "text/plain" && mtype != "text/html"
 }
 
 // noDefects drops the defects enmime.ReadHeader reports.
@@ -429,12 +406,12 @@ func (sp *splitter) part(start, delim, end, depth int) {
 	if !ok {
 		return
 	}
-	mtype, params, _, err := parseType(h.Get("Content-Type"))
+	mtype, params, _, err := prescan.ParseType(h.Get("Content-Type"))
 	if err != nil || h.Get("Content-Type") == "" {
 		return
 	}
 	if b := params["boundary"]; b != "" {
-		if isContainer(mtype, b, false) {
+		if prescan.IsContainer(mtype, b, false) {
 			sp.multipart(bodyStart, cut, b, depth+1)
 		}
 		return

@@ -434,12 +434,6 @@ func isFilePart(p *enmime.Part) bool {
 	return true
 }
 
-// isMessagePart reports whether ct is an attached message.
-func isMessagePart(ct string) bool {
-	ct = strings.ToLower(ct)
-	return ct == "message/rfc822" || ct == "message/global"
-}
-
 // attachment converts one part. A part without a file name is named after
 // its attached message's Subject ("<Subject>.eml"), else after its
 // Content-ID when that looks like a file name (Outlook's
@@ -451,7 +445,7 @@ func (fs fileSizes) attachment(p *enmime.Part, html, cs string) desk.Attachment 
 	declared := strings.ToLower(strings.TrimSpace(p.ContentType))
 	cid := contentID(headerValue(p.Header, "Content-Id"))
 	name := decodeWords(decode8bit(p.FileName, cs))
-	if name == "" && isMessagePart(declared) {
+	if name == "" && prescan.IsMessagePart(declared) {
 		if subj := innerSubject(p.Content); subj != "" {
 			name = strings.NewReplacer("/", "_", `\`, "_").Replace(subj) + ".eml"
 		}

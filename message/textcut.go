@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/jhillyerd/enmime/v2"
+	"github.com/postdesk/postdesk/message/prescan"
 )
 
 // Cutting big text bodies in the view (see elide.go for the view): enmime
@@ -113,7 +114,7 @@ func isBodyHeader(h textproto.MIMEHeader, params map[string]string) bool {
 	if cd == "" {
 		return true
 	}
-	disp, dparams, _, err := parseType(cd)
+	disp, dparams, _, err := prescan.ParseType(cd)
 	return err == nil && !strings.EqualFold(disp, "attachment") && dparams["filename"] == ""
 }
 

@@ -11,7 +11,6 @@ import (
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/textproto"
 	"github.com/jhillyerd/enmime/v2"
-	"github.com/jhillyerd/enmime/v2/mediatype"
 )
 
 // Check checks raw against l before anything parses it for real: enmime
@@ -102,49 +101,22 @@ func (s *scanner) entity(r io.Reader, depth int, root bool) {
 	if ctype == "" && root {
 		ctype = "text/plain" // RFC 2045 §5.2
 	}
-	mtype, params, _, err := parseType(ctype)
+	mtype, params, _, err := ParseType(ctype)
 	boundary := params["boundary"]
 	switch {
 	case err != nil || ctype == "":
 		s.leaf(br) // enmime skips such a part, or reads it as one body
-	case isContainer(mtype, boundary, root):
+	case IsContainer(mtype, boundary, root):
 		if s.enter(depth + 1) {
 			s.multipart(br, boundary, depth+1)
 		}
-	case isMessagePart(mtype):
+	case IsMessagePart(mtype):
 		if s.enter(depth + 1) {
 			s.attached(br, cte, depth+1)
 		}
 	default:
 		s.leaf(br)
 	}
-}
-
-// isContainer reports whether enmime parses an entity as a multipart: a
-// message when its type is multipart/* with a boundary (ReadParts, with
-// MultipartWOBoundaryAsSinglePart), a body part whenever it has a boundary
-// and is not text/plain or text/html, whatever its type (parseParts).
-// message's splitter has the same rule; each is tested against enmime.
-func isContainer(mtype, boundary string, root bool) bool {
-	if boundary == "" {
-		return false
-	}
-	if root {
-		return strings.HasPrefix(mtype, "multipart/")
-	}
-	return mtype != "text/plain" && mtype != "text/html"
-}
-
-// parseType parses a Content-Type value with enmime's options, as enmime
-// reads it (message's splitter has the same one).
-func parseType(v string) (string, map[string]string, []string, error) {
-	return mediatype.ParseWithOptions(v, mediatype.ParseOptions{StripMediaTypeInvalidCharacters: true})
-}
-
-// isMessagePart reports whether ct is an attached message.
-func isMessagePart(ct string) bool {
-	ct = strings.ToLower(ct)
-	return ct == "message/rfc822" || ct == "message/global"
 }
 
 // enter checks the nesting depth of a container's contents.
