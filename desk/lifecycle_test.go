@@ -211,7 +211,6 @@ func TestCustomerCloseAndSurvey(t *testing.T) {
 	if !strings.HasPrefix(closed.Notice.SurveyLinks[3], "https://help.example.com/survey/") {
 		t.Errorf("link %q", closed.Notice.SurveyLinks[3])
 	}
-	before := len(f.outbox())
 	if f.receive(f.mail("alice@acme.example", tag, "1")); desk.Status(f.kase(n).Status) != desk.StatusOpen {
 		t.Errorf("a rating with the tag alone: status %s, want reopened as a plain reply", f.kase(n).Status)
 	}
@@ -219,7 +218,7 @@ func TestCustomerCloseAndSurvey(t *testing.T) {
 		t.Error("a rating with the subject tag alone counted")
 	}
 	f.receive(f.reply("alice@acme.example", n, "#close"))
-	before = len(f.outbox())
+	before := len(f.outbox())
 	res := f.receive(f.reply("alice@acme.example", n, "4 thanks, quick help"))
 	if res.Outcome != desk.Reply || desk.Status(f.kase(n).Status) != desk.StatusClosed {
 		t.Errorf("survey answer: %+v, status %s", res, f.kase(n).Status)

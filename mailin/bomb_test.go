@@ -46,8 +46,6 @@ func readFixture(t testing.TB, name string) []byte {
 }
 
 // The generated bombs are internal/mailmix's.
-const mailHead = mailmix.BombHead
-
 var (
 	nestedMail    = mailmix.Nested
 	manyPartsMail = mailmix.ManyParts
