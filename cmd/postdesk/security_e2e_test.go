@@ -5,15 +5,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/postdesk/postdesk/store"
-	"github.com/postdesk/postdesk/web"
 )
 
 // The reproductions of the review "Nobody but an agent acts as an agent",
@@ -192,24 +188,8 @@ func TestASurveyLinkFloodStaysSmall(t *testing.T) {
 	e := newEnv(t)
 	e.ingest("testdata/new.eml")
 	e.must("", "case", "close", "1")
-	cfg, err := LoadConfig(e.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := openApp(ctx, cfg, appOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	srv := httptest.NewServer(web.SurveyRoutes(http.NewServeMux(), a.desk, a.log))
-	defer srv.Close()
-	var link string
-	items, _ := a.db.Outbox(ctx, 1)
-	for _, it := range items {
-		if it.Kind == store.MailClosed {
-			link = strings.TrimPrefix(it.Notice.SurveyLinks[0], "http://127.0.0.1:8025")
-		}
-	}
+	a, cfg, srv, links := surveyServer(t, e)
+	link := strings.TrimPrefix(links[0], "http://127.0.0.1:8025")
 	before := dbBytes(t, cfg.Desk.Database)
 	comment := strings.Repeat("spam ", 800) // 4,000 bytes, the most kept
 	codes := map[int]int{}

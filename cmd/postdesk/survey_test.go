@@ -10,9 +10,37 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/postdesk/postdesk/config"
 	"github.com/postdesk/postdesk/store"
 	"github.com/postdesk/postdesk/web"
 )
+
+// surveyServer serves the survey links of e's desk, and returns the
+// survey links of case 1's closing mail.
+func surveyServer(t *testing.T, e *env) (a *app, cfg *config.Config, srv *httptest.Server, links []string) {
+	t.Helper()
+	cfg, err := LoadConfig(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err = openApp(context.Background(), cfg, appOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	srv = httptest.NewServer(web.SurveyRoutes(http.NewServeMux(), a.desk, a.log))
+	t.Cleanup(srv.Close)
+	items, err := a.db.Outbox(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		if it.Kind == store.MailClosed {
+			links = it.Notice.SurveyLinks
+		}
+	}
+	return a, cfg, srv, links
+}
 
 // TestSurveyLinkInABrowser follows a closing mail's signed link as a
 // browser would: the page shows the rating and a form, posting the form
@@ -23,28 +51,7 @@ func TestSurveyLinkInABrowser(t *testing.T) {
 	e.ingest("testdata/new.eml")
 	e.must("", "case", "close", "1", "-resolution", "Opened port 443.")
 
-	cfg, err := LoadConfig(e.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := openApp(ctx, cfg, appOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	srv := httptest.NewServer(web.SurveyRoutes(http.NewServeMux(), a.desk, a.log))
-	defer srv.Close()
-
-	items, err := a.db.Outbox(ctx, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var links []string
-	for _, it := range items {
-		if it.Kind == store.MailClosed {
-			links = it.Notice.SurveyLinks
-		}
-	}
+	a, _, srv, links := surveyServer(t, e)
 	if len(links) != 5 || !strings.HasPrefix(links[3], "http://127.0.0.1:8025/survey/") {
 		t.Fatalf("closing mail links %v", links)
 	}
