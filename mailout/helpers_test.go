@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/postdesk/postdesk/internal/smtpsink"
+	"github.com/postdesk/postdesk/internal/testclock"
 	"github.com/postdesk/postdesk/store"
 	"github.com/postdesk/postdesk/templates"
 )
@@ -17,24 +18,6 @@ import (
 var t0 = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
 
 const desk = "support@example.com"
-
-// clock is a fake clock that moves only when told.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 var (
 	tmplOnce sync.Once
@@ -97,9 +80,9 @@ func seen(sink *smtpsink.Sink) (helos []string, mails int, data, accepted [][]by
 
 // newSender returns a Sender on db that sends to sink in plain text, with a
 // fake clock at t0; change adjusts the options.
-func newSender(tb testing.TB, db *store.DB, sink *smtpsink.Sink, change func(*Options)) (*Sender, *clock) {
+func newSender(tb testing.TB, db *store.DB, sink *smtpsink.Sink, change func(*Options)) (*Sender, *testclock.Clock) {
 	tb.Helper()
-	clk := &clock{now: t0}
+	clk := testclock.Start(t0)
 	o := Options{
 		From: desk, Name: "Example Support", Host: "127.0.0.1", Port: 25, TLS: TLSNone,
 		Templates: loadTemplates(tb), Now: clk.Now, Boundary: "postdesk-test-boundary",

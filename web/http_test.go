@@ -11,12 +11,13 @@ import (
 
 	"github.com/postdesk/postdesk/desk"
 	"github.com/postdesk/postdesk/internal/httpcheck"
+	"github.com/postdesk/postdesk/internal/testclock"
 	"github.com/postdesk/postdesk/store"
 )
 
 // The shared HTTP test helpers (internal/httpcheck).
 var (
-	httpT0      = httpcheck.T0
+	httpT0      = testclock.T0
 	do          = httpcheck.Do
 	scrape      = httpcheck.Scrape
 	checkSeries = httpcheck.CheckSeries
@@ -33,7 +34,7 @@ func (f fakePoll) LastSuccess() time.Time { return f.last }
 type httpFixture struct {
 	path  string // the database file
 	db    *store.DB
-	clock *httpcheck.Clock
+	clock *testclock.Clock
 	m     *Metrics
 	url   string
 }
@@ -52,7 +53,7 @@ func startHTTPLimits(t *testing.T, mailboxes map[string]PollState, limits Limits
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	clock := httpcheck.Start(httpT0)
+	clock := testclock.Start(httpT0)
 	m := NewMetrics(db, clock.Now, nil)
 	srv := httptest.NewServer(NewHandler(Options{DB: db, Mailboxes: mailboxes, Metrics: m, Now: clock.Now, Limits: limits}))
 	t.Cleanup(srv.Close)

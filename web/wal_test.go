@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/postdesk/postdesk/internal/httpcheck"
+	"github.com/postdesk/postdesk/internal/testclock"
 	"github.com/postdesk/postdesk/store"
 )
 
@@ -52,7 +52,7 @@ func TestWALOnHealthzAndMetrics(t *testing.T) {
 			}
 			t.Cleanup(func() { db.Close() })
 			fake := checkpointsOf{DB: db, stats: tt.stats}
-			clock := httpcheck.Start(httpT0)
+			clock := testclock.Start(httpT0)
 			srv := httptest.NewServer(NewHandler(Options{DB: fake, Metrics: NewMetrics(fake, clock.Now, nil), Now: clock.Now, Limits: Limits{Stale: time.Hour}}))
 			t.Cleanup(srv.Close)
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/postdesk/postdesk/internal/httpcheck"
+	"github.com/postdesk/postdesk/internal/testclock"
 	"github.com/postdesk/postdesk/mailin"
 	"github.com/postdesk/postdesk/web"
 )
@@ -33,7 +33,7 @@ func TestHealthzOutboxAge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := httpcheck.Start(httpT0)
+	clock := testclock.Start(httpT0)
 	a, err := openApp(t.Context(), cfg, appOptions{now: clock.Now})
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"github.com/postdesk/postdesk/internal/httpcheck"
 	"github.com/postdesk/postdesk/internal/memimap"
 	"github.com/postdesk/postdesk/internal/smtpsink"
+	"github.com/postdesk/postdesk/internal/testclock"
 	"github.com/postdesk/postdesk/mailin"
 	"github.com/postdesk/postdesk/mailout"
 	"github.com/postdesk/postdesk/templates"
@@ -23,7 +24,7 @@ import (
 
 // The shared HTTP test helpers (internal/httpcheck).
 var (
-	httpT0      = httpcheck.T0
+	httpT0      = testclock.T0
 	do          = httpcheck.Do
 	scrape      = httpcheck.Scrape
 	checkSeries = httpcheck.CheckSeries

@@ -1,6 +1,6 @@
-// Package httpcheck holds what tests of postdesk's HTTP listener share: a
-// clock that moves only when told, one request, and a scrape of /metrics in
-// the Prometheus text format.
+// Package httpcheck holds what tests of postdesk's HTTP listener share: one
+// request, and a scrape of /metrics in the Prometheus text format (their
+// clock is internal/testclock).
 package httpcheck
 
 import (
@@ -11,37 +11,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
-
-// Start returns a Clock showing t.
-func Start(t time.Time) *Clock { return &Clock{now: t} }
-
-// T0 is the fixed time at which every HTTP test starts.
-var T0 = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
-
-// Clock is a clock that moves only when told (zero value: the zero time;
-// set it with Advance from a start, or construct with Start).
-type Clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-// Now reports the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // Do sends one request and returns the status, the body and the headers.
 func Do(t testing.TB, method, url string) (int, []byte, http.Header) {
