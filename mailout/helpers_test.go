@@ -15,7 +15,7 @@ import (
 )
 
 // t0 is the fixed time of every test.
-var t0 = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
+var t0 = testclock.T0
 
 const desk = "support@example.com"
 
