@@ -74,14 +74,14 @@ func agentGoldens(lang string, caseID int64, file store.Attachment) map[string]*
 		"transcript-answered": agentRow(store.MailTranscript, "answered", lang, caseID, func(n *store.Notice) {
 			n.Code, n.ReplyTo, n.Assignee = store.CodeAnswered, comment, "lee@example.com"
 			n.Commands = []store.CommandResult{
-				{Line: "#take", Code: store.ResultDone, Arg: "lee@example.com", Note: "assigned to lee@example.com"},
-				{Line: "#frobnicate", Code: store.ResultUnknown, Note: "no such command"},
+				{Line: "#take", Code: store.ResultDone, Arg: "lee@example.com"},
+				{Line: "#frobnicate", Code: store.ResultUnknown},
 			}
 		}),
 		"transcript-forged": agentRow(store.MailTranscript, "forged", lang, caseID, func(n *store.Notice) {
 			n.Code, n.ReplyTo = store.CodeForged, comment
 			n.Reason = "not in reply to a mail sent to lee@example.com, and DMARC did not pass"
-			n.Commands = []store.CommandResult{{Line: "#close", Code: store.ResultNotRun, Note: "the mail was held"}}
+			n.Commands = []store.CommandResult{{Line: "#close", Code: store.ResultNotRun}}
 		}),
 		"reply-agent-name": func() *store.OutboxItem {
 			it := sampleRow(store.MailReply, lang, caseID, file)

@@ -8,7 +8,6 @@ import (
 	"mime"
 	netmail "net/mail"
 	"strings"
-	"time"
 	"unicode"
 
 	"github.com/wneessen/go-mail"
@@ -46,14 +45,15 @@ type message struct {
 // Build renders one outbox row into the exact bytes that would be sent
 // (deterministic for a fixed clock and Boundary).
 func (s *Sender) Build(ctx context.Context, it *store.OutboxItem) ([]byte, error) {
-	m, err := s.build(ctx, it, s.o.Now())
+	m, err := s.build(ctx, it)
 	if err != nil {
 		return nil, err
 	}
 	return m.raw, nil
 }
 
-func (s *Sender) build(ctx context.Context, it *store.OutboxItem, now time.Time) (*message, error) {
+func (s *Sender) build(ctx context.Context, it *store.OutboxItem) (*message, error) {
+	now := s.o.Now()
 	rcpts, to, cc, err := recipients(it.To, it.Cc)
 	if err != nil {
 		return nil, &permanentError{err}
@@ -261,11 +261,15 @@ func (s *Sender) fromName(name string) string {
 	if name == "" {
 		return s.o.Name
 	}
-	desk := s.o.Name
-	if desk == "" {
-		desk = s.o.From
+	return name + " via " + s.deskName()
+}
+
+// deskName is the desk's configured name, else its address.
+func (s *Sender) deskName() string {
+	if s.o.Name == "" {
+		return s.o.From
 	}
-	return name + " via " + desk
+	return s.o.Name
 }
 
 // squash keeps a display name on one line: runs of white space and control
@@ -286,15 +290,12 @@ func (s *Sender) view(n store.Notice) templates.View {
 		Code: n.Code, Plan: n.Plan, SeverityAsked: n.SeverityAsked, SurveyLinks: n.SurveyLinks,
 		// The agent's text, without blank lines or spaces around it.
 		Body:        strings.TrimLeft(strings.TrimRightFunc(n.Body, unicode.IsSpace), "\r\n"),
-		DeskName:    s.o.Name,
+		DeskName:    s.deskName(),
 		DeskAddress: s.o.From,
 		// Names come from mail headers; the notice's marker and fact lines
 		// must stay single lines.
 		FromName: squash(n.FromName), ReplyTo: n.ReplyTo, RequesterName: squash(n.RequesterName),
 		Contacts: n.Contacts, Assignee: n.Assignee, At: n.At, Related: n.Related, Rating: n.Rating,
-	}
-	if v.DeskName == "" {
-		v.DeskName = s.o.From
 	}
 	for _, r := range n.ContactsRefused {
 		v.ContactsRefused = append(v.ContactsRefused, templates.Refusal{Address: r.Address, Reason: r.Reason, Code: r.Code, Limit: r.Limit})

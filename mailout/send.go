@@ -111,7 +111,7 @@ func (f *flushRun) work(ctx context.Context, items []*store.OutboxItem) error {
 // deliver builds, sends and records one row. Only a database failure or the
 // end of ctx is returned; the row is then still queued.
 func (f *flushRun) deliver(ctx context.Context, it *store.OutboxItem) error {
-	m, err := f.s.build(ctx, it, f.s.o.Now())
+	m, err := f.s.build(ctx, it)
 	var perm *permanentError
 	if errors.As(err, &perm) {
 		return f.fail(ctx, it, err.Error())

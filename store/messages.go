@@ -160,17 +160,7 @@ const qCaseOfMessageID = "SELECT case_id FROM messages WHERE message_id = ? AND 
 // CaseOfMessageID finds the case holding an inbound message with this
 // Message-ID; ok is false when there is none.
 func (tx *Tx) CaseOfMessageID(messageID string) (caseID int64, ok bool, err error) {
-	if messageID == "" {
-		return 0, false, nil
-	}
-	err = tx.tx.QueryRowContext(tx.ctx, qCaseOfMessageID, messageID).Scan(&caseID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, false, nil
-	}
-	if err != nil {
-		return 0, false, fmt.Errorf("look up message %s: %w", messageID, err)
-	}
-	return caseID, true, nil
+	return tx.caseOf(messageID, qCaseOfMessageID, messageID)
 }
 
 // qCaseOfMessageIDFrom is qCaseOfMessageID for one sender.
@@ -181,10 +171,16 @@ const qCaseOfMessageIDFrom = "SELECT case_id FROM messages WHERE message_id = ? 
 // delivered again. Another sender reusing the Message-ID is not found
 // (DESIGN §14: duplicates are keyed on the sender too).
 func (tx *Tx) CaseOfMessageIDFrom(messageID, from string) (caseID int64, ok bool, err error) {
+	return tx.caseOf(messageID, qCaseOfMessageIDFrom, messageID, from)
+}
+
+// caseOf runs query, one of the lookups of a case by Message-ID, with args;
+// an empty messageID finds nothing.
+func (tx *Tx) caseOf(messageID, query string, args ...any) (caseID int64, ok bool, err error) {
 	if messageID == "" {
 		return 0, false, nil
 	}
-	err = tx.tx.QueryRowContext(tx.ctx, qCaseOfMessageIDFrom, messageID, from).Scan(&caseID)
+	err = tx.tx.QueryRowContext(tx.ctx, query, args...).Scan(&caseID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	}
@@ -345,25 +341,6 @@ func (tx *Tx) SetMessageKind(id int64, kind string) error {
 		return fmt.Errorf("set kind of message %d: %w", id, err)
 	}
 	return nil
-}
-
-// MessageAttachments lists the files kept with message id, without data.
-func (tx *Tx) MessageAttachments(id int64) ([]Attachment, error) {
-	rows, err := tx.tx.QueryContext(tx.ctx, `SELECT sha256, filename, content_type, size, inline, content_id
-		FROM message_attachments WHERE message_id = ? ORDER BY rowid`, id)
-	if err != nil {
-		return nil, fmt.Errorf("read files of message %d: %w", id, err)
-	}
-	defer rows.Close()
-	var out []Attachment
-	for rows.Next() {
-		var a Attachment
-		if err := rows.Scan(&a.SHA256, &a.Filename, &a.ContentType, &a.Size, &a.Inline, &a.ContentID); err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
 }
 
 func (db *DB) loadAttachments(ctx context.Context, caseID int64, byID map[int64]*Message) error {

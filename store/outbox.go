@@ -101,10 +101,9 @@ type Notice struct {
 
 // CommandResult is one command line of an agent's mail and its result.
 type CommandResult struct {
-	Line string `json:"line"`           // the command as written, e.g. "#severity high"
-	Code string `json:"code"`           // Result* below
-	Arg  string `json:"arg,omitempty"`  // what the result names: a value, a limit, an address
-	Note string `json:"note,omitempty"` // the same in English, for the log and `case show`
+	Line string `json:"line"`          // the command as written, e.g. "#severity high"
+	Code string `json:"code"`          // Result* below
+	Arg  string `json:"arg,omitempty"` // what the result names: a value, a limit, an address
 }
 
 // Results of a command (CommandResult.Code).
@@ -389,13 +388,7 @@ func (db *DB) OutboxItem(ctx context.Context, id int64) (*OutboxItem, error) {
 	return it, err
 }
 
-// SentMail is one outbox row accepted by the server, with the bytes sent.
-type SentMail struct {
-	ID  int64
-	Raw []byte
-}
-
-// markSent is the statement of MarkSent and MarkAllSent.
+// markSent is the statement of MarkSent.
 const markSent = `UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, raw = ?,
 	last_error = '', claimed_by = '', claimed_until = NULL WHERE id = ? AND status = 'queued'`
 
@@ -407,19 +400,6 @@ func (db *DB) MarkSent(ctx context.Context, id int64, raw []byte, at time.Time) 
 		return fmt.Errorf("mark outbox row %d sent: %w", id, err)
 	}
 	return nil
-}
-
-// MarkAllSent records that the SMTP server accepted these mails, keeping
-// the bytes that were sent, in one transaction.
-func (db *DB) MarkAllSent(ctx context.Context, sent []SentMail, at time.Time) error {
-	return db.Tx(ctx, func(tx *Tx) error {
-		for _, m := range sent {
-			if _, err := tx.tx.ExecContext(tx.ctx, markSent, at.UnixMilli(), m.Raw, m.ID); err != nil {
-				return fmt.Errorf("mark outbox row %d sent: %w", m.ID, err)
-			}
-		}
-		return nil
-	})
 }
 
 // MarkRetry records a temporary failure and when to try again, and ends

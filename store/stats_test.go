@@ -35,7 +35,7 @@ func TestOutboxStats(t *testing.T) {
 	failed := enqueue(t0.Add(-2 * time.Hour))
 	retried := enqueue(t0.Add(-time.Hour))
 	enqueue(t0)
-	if err := db.MarkAllSent(ctx, []SentMail{{ID: sent, Raw: []byte("x")}}, t0); err != nil {
+	if err := db.MarkSent(ctx, sent, []byte("x"), t0); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.MarkFailed(ctx, failed, t0, "550", nil); err != nil {

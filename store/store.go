@@ -166,7 +166,7 @@ type Tx struct {
 
 // Tx runs fn in one IMMEDIATE transaction, committing when fn returns nil
 // and rolling back otherwise. fn must not write through db itself (another
-// Tx, MarkAllSent…): SQLite lets one writer in at a time, and the checkpointer
+// Tx, MarkSent…): SQLite lets one writer in at a time, and the checkpointer
 // may be waiting for this transaction to end before it lets the next begin.
 func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) error {
 	return db.tx(ctx, fn, true)

@@ -101,7 +101,7 @@ func TestMetrics(t *testing.T) {
 		return it.ID
 	}
 	sent := enqueue(httpT0.Add(-time.Hour), "sent@example.com")
-	if err := f.db.MarkAllSent(ctx, []store.SentMail{{ID: sent, Raw: []byte("x")}}, httpT0); err != nil {
+	if err := f.db.MarkSent(ctx, sent, []byte("x"), httpT0); err != nil {
 		t.Fatal(err)
 	}
 	enqueue(httpT0.Add(-90*time.Second), "old@example.com")
