@@ -264,7 +264,7 @@ func (c *Config) validateSMTP(p *problems) {
 	case n == 0 && s.Username != "":
 		p.add("smtp.password", "username %q needs a password or password_file", s.Username)
 	}
-	if s.RetryFirst.Duration < time.Second { // mailout's floor: a Flush must not meet its own retries
+	if s.RetryFirst.Duration < time.Second { // shorter, a server that is down would be dialled many times a second
 		p.add("smtp.retry_first", "%v is shorter than 1s", s.RetryFirst.Duration)
 	}
 	p.duration("smtp.retry_max", s.RetryMax.Duration)
