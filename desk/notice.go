@@ -66,9 +66,9 @@ func (d *Desk) tellAgents(tx *store.Tx, c *store.Case, of noticeOf, now time.Tim
 	if err != nil {
 		return err
 	}
-	n.Code, n.Reason, n.Rating, n.Related = of.code, of.reason, of.rating, 0
-	if of.code == store.CodeNewCase {
-		n.Related = c.RelatedCase
+	n.Code, n.Reason, n.Rating, n.RelatedTag = of.code, of.reason, of.rating, ""
+	if of.code == store.CodeNewCase && c.RelatedCase != 0 {
+		n.RelatedTag = d.Tag(c.RelatedCase)
 	}
 	if of.internal {
 		n.ReplyTo = d.comment

@@ -57,7 +57,7 @@ func agentGoldens(lang string, caseID int64, file store.Attachment) map[string]*
 	return map[string]*store.OutboxItem{
 		"notice-new-case": agentRow(store.MailNotice, "new-case", lang, caseID, func(n *store.Notice) {
 			n.Code, n.FromName, n.Author, n.Body = store.CodeNewCase, text.name, "alice@acme.example", text.customer
-			n.Attachments, n.Related = []store.Attachment{file}, 1017
+			n.Attachments, n.RelatedTag = []store.Attachment{file}, "[Case #1017]"
 		}),
 		"notice-held": agentRow(store.MailNotice, "held", lang, caseID, func(n *store.Notice) {
 			n.Code, n.FromName, n.Author, n.Body = store.CodeHeld, "Eve Stranger", "eve@other.example", text.stranger

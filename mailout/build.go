@@ -295,7 +295,7 @@ func (s *Sender) view(n store.Notice) templates.View {
 		// Names come from mail headers; the notice's marker and fact lines
 		// must stay single lines.
 		FromName: squash(n.FromName), ReplyTo: n.ReplyTo, RequesterName: squash(n.RequesterName),
-		Contacts: n.Contacts, Assignee: n.Assignee, At: n.At, Related: n.Related, Rating: n.Rating,
+		Contacts: n.Contacts, Assignee: n.Assignee, At: n.At, RelatedTag: n.RelatedTag, Rating: n.Rating,
 	}
 	for _, r := range n.ContactsRefused {
 		v.ContactsRefused = append(v.ContactsRefused, templates.Refusal{Address: r.Address, Reason: r.Reason, Code: r.Code, Limit: r.Limit})

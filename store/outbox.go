@@ -91,9 +91,10 @@ type Notice struct {
 	// At is when the reported event happened: "due in" and "overdue by"
 	// are counted from it.
 	At time.Time `json:"at,omitzero"`
-	// Related is the case a new case follows; Rating a poor survey answer.
-	Related int64 `json:"related,omitempty"`
-	Rating  int   `json:"rating,omitempty"`
+	// RelatedTag is the tag of the case a new case follows ("[Case #3]");
+	// Rating a poor survey answer.
+	RelatedTag string `json:"related_tag,omitempty"`
+	Rating     int    `json:"rating,omitempty"`
 	// Commands are the command lines of an agent's mail and what became of
 	// each (transcripts).
 	Commands []CommandResult `json:"commands,omitempty"`
@@ -139,7 +140,7 @@ const (
 	CodeTooManyFiles    = "too-many-files"    // over the file count limit
 
 	// What a notice reports (Notice.Code of MailNotice).
-	CodeNewCase       = "new-case"       // a case was opened (Related: the case it follows)
+	CodeNewCase       = "new-case"       // a case was opened (RelatedTag: the case it follows)
 	CodeCustomerReply = "customer-reply" // a participant wrote on the case
 	CodeHeld          = "held"           // mail was held on the case (Reason: why)
 	CodePoorRating    = "poor-rating"    // a survey answer of 1 or 2 (Rating)

@@ -55,7 +55,6 @@ func Label(lang, group, value string) (string, bool) {
 //	         "overdue by 2 h 5 min" in lang; "" when either is zero
 //	person   name, addr → "Alice Martin <alice@acme.example>", "<alice@acme.example>"
 //	         (no name, or the name is the address), "Alice Martin" (no address)
-//	casetag  tag, n → the tag of case n written as tag is: casetag "[Case #7]" 3 = "[Case #3]"
 //	severity, status, casetype: the value's label in lang (status as told to customers)
 //	agentstatus: the status as told to agents
 func funcs(lang string) template.FuncMap {
@@ -79,7 +78,6 @@ func funcs(lang string) template.FuncMap {
 		"agentstatus": label("agentstatus"),
 		"due":         func(t, at time.Time) string { return due(lang, t, at) },
 		"person":      person,
-		"casetag":     casetag,
 	}
 }
 
@@ -180,19 +178,4 @@ func person(name, addr string) string {
 	default:
 		return name + " <" + addr + ">"
 	}
-}
-
-// casetag writes the tag of case n the way tag writes its own case: the
-// number after the last '#' is replaced. A tag without '#' gives "#n".
-func casetag(tag string, n int64) string {
-	num := strconv.FormatInt(n, 10)
-	i := strings.LastIndexByte(tag, '#')
-	if i < 0 {
-		return "#" + num
-	}
-	j := i + 1
-	for j < len(tag) && tag[j] >= '0' && tag[j] <= '9' {
-		j++
-	}
-	return tag[:i+1] + num + tag[j:]
 }

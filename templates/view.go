@@ -60,12 +60,12 @@ type View struct {
 	RequesterName string
 	// ToName is the name of the one person the mail is addressed to, for
 	// the greeting ("Hello Alice Martin,"); "" when unknown or several.
-	ToName   string
-	Contacts []string  // the case's contacts, addresses
-	Assignee string    // the agent the case is assigned to; "" = nobody
-	At       time.Time // when the reported event happened: "due" counts from it
-	Related  int64     // the case a new case follows; 0 = none
-	Rating   int       // a poor survey answer (1 or 2 of 5)
+	ToName     string
+	Contacts   []string  // the case's contacts, addresses
+	Assignee   string    // the agent the case is assigned to; "" = nobody
+	At         time.Time // when the reported event happened: "due" counts from it
+	RelatedTag string    // the tag of the case a new case follows; "" = none
+	Rating     int       // a poor survey answer (1 or 2 of 5)
 	// Commands are the command lines of an agent's mail and what became of
 	// each (transcripts).
 	Commands []Command
@@ -142,7 +142,7 @@ func sampleView() View {
 		},
 		FromName: "Alice Martin", ReplyTo: "support+comment@example.com", RequesterName: "Alice Martin", ToName: "Alice Martin",
 		Contacts: []string{"bob@acme.example"}, Assignee: "lee@support.example",
-		At: time.Date(2026, 11, 21, 9, 12, 0, 0, time.UTC), Related: 1017, Rating: 2,
+		At: time.Date(2026, 11, 21, 9, 12, 0, 0, time.UTC), RelatedTag: "[Case #1017]", Rating: 2,
 		Commands: []Command{
 			{Line: "#severity urgent", Code: "done", Arg: "urgent"},
 			{Line: "#frobnicate", Code: "unknown"},
