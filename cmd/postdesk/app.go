@@ -49,6 +49,11 @@ type appOptions struct {
 	// (mailout.Options.Node): serveNode for the daemon, flushNode for
 	// `outbox flush`; "" = a name of its own for each sender.
 	node string
+	// noSender leaves out the outbox sender, for the commands that send
+	// nothing (case, ingest, outbox list): they then need neither the SMTP
+	// password file nor its CA file, which may be readable by the
+	// daemon's user alone. What they queue goes out with the daemon.
+	noSender bool
 }
 
 // serveNode is the daemon's claim owner: one name per host, the same after
@@ -115,7 +120,7 @@ func openApp(ctx context.Context, cfg *config.Config, o appOptions) (*app, error
 		return nil, err
 	}
 	a := &app{cfg: cfg, db: db, desk: d, log: o.logger, now: o.now, metrics: web.NewMetrics(db, o.now, o.logger)}
-	if cfg.SMTP.Host != "" {
+	if cfg.SMTP.Host != "" && !o.noSender {
 		if a.sender, err = newSender(db, cfg, o, a.metrics, d.Failed); err != nil {
 			db.Close()
 			return nil, err

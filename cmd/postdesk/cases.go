@@ -44,6 +44,9 @@ func (c *cli) caseCmd(ctx context.Context, args []string) error {
 		if err := parseFlags(fs, args, 0); err != nil {
 			return err
 		}
+		if choices := statusChoices(); !slices.Contains(choices, *status) {
+			return fmt.Errorf("%w: -status must be %s", errUsage, orList(choices))
+		}
 	case "show":
 		asJSON := fs.Bool("json", false, "JSON output")
 		run = func(a *app) error { return c.caseShow(ctx, a, caseArg(fs), *asJSON) }
@@ -59,6 +62,9 @@ func (c *cli) caseCmd(ctx context.Context, args []string) error {
 		}
 		if err := parseFlags(fs, args, 1); err != nil {
 			return err
+		}
+		if *from == "" {
+			return fmt.Errorf("%w: case %s needs -from ADDR", errUsage, sub)
 		}
 		run = func(a *app) error { return c.caseWrite(ctx, a, sub, caseArg(fs), *from, *file, attach) }
 	case "close":
@@ -109,7 +115,7 @@ func (c *cli) caseCmd(ctx context.Context, args []string) error {
 			return fmt.Errorf("%w: %q is not a case number", errUsage, fs.Arg(0))
 		}
 	}
-	return withApp(ctx, load, appOptions{}, run)
+	return withApp(ctx, load, appOptions{noSender: true}, run)
 }
 
 // takeError explains an error of desk.Take to the operator.
@@ -146,9 +152,6 @@ func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 func (c *cli) caseWrite(ctx context.Context, a *app, sub string, n int64, from, file string, attach []string) error {
-	if from == "" {
-		return fmt.Errorf("%w: case %s needs -from ADDR", errUsage, sub)
-	}
 	text, err := c.readText(file)
 	if err != nil {
 		return err
@@ -207,11 +210,9 @@ func orList(words []string) string {
 	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
 }
 
-// caseList prints the cases with status, as JSON or as a table.
+// caseList prints the cases with status (one of statusChoices), as JSON or
+// as a table.
 func (c *cli) caseList(ctx context.Context, a *app, status string, asJSON bool) error {
-	if choices := statusChoices(); !slices.Contains(choices, status) {
-		return fmt.Errorf("%w: -status must be %s", errUsage, orList(choices))
-	}
 	out, err := caseview.List(ctx, a.db, status)
 	if err != nil {
 		return err

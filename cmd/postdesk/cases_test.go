@@ -123,3 +123,41 @@ func TestUsageMatchesREADME(t *testing.T) {
 		}
 	}
 }
+
+// A command line that is wrong is refused before anything is opened: no
+// database or key file is left behind (exit 2).
+func TestUsageErrorsOpenNothing(t *testing.T) {
+	for _, args := range [][]string{
+		{"case", "list", "-status", "bogus"},
+		{"case", "reply", "1"},
+		{"case", "note", "1"},
+		{"ingest", "-mailbox", "nosuch", "testdata/new.eml"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			e := newEnv(t)
+			if _, code := e.run("text", args...); code != 2 {
+				t.Errorf("exit %d, want 2", code)
+			}
+			for _, name := range []string{"postdesk.db", "postdesk.key"} {
+				if _, err := os.Stat(filepath.Join(e.dir, name)); err == nil {
+					t.Errorf("%s was created", name)
+				}
+			}
+		})
+	}
+}
+
+// The commands that send nothing do not read the SMTP password file: an
+// operator who may not read it still lists and answers cases, and what
+// they queue waits for the daemon.
+func TestCaseCommandsNeedNoSMTPSecrets(t *testing.T) {
+	e := newEnvWith(t, "", "password_file = \"/nonexistent/smtp-password\"\nusername = \"desk\"\n")
+	if _, code := e.run("", "outbox", "flush"); code == 0 {
+		t.Fatal("outbox flush worked without its password file; the test proves nothing")
+	}
+	e.ingest("testdata/new.eml")
+	e.must("", "case", "list")
+	e.must("", "case", "show", "1", "-json")
+	e.must("Port 443 is open again.", "case", "reply", "1", "-from", "agent@example.com")
+	e.must("", "outbox", "list")
+}

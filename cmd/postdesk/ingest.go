@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/postdesk/postdesk/caseview"
+	"github.com/postdesk/postdesk/config"
 	"github.com/postdesk/postdesk/desk"
 	"github.com/postdesk/postdesk/mailin"
 )
@@ -30,7 +32,14 @@ func (c *cli) ingest(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args, 1); err != nil {
 		return err
 	}
-	return withApp(ctx, load, appOptions{}, func(a *app) error {
+	checked := func() (*config.Config, error) { // a bad -mailbox is refused before anything is opened
+		cfg, err := load()
+		if err == nil && *mailbox != "" && !slices.ContainsFunc(cfg.Mailboxes, func(m config.MailboxConfig) bool { return m.Name == *mailbox }) {
+			err = fmt.Errorf("%w: no [[mailbox]] named %q", errUsage, *mailbox)
+		}
+		return cfg, err
+	}
+	return withApp(ctx, checked, appOptions{noSender: true}, func(a *app) error {
 		return c.ingestFiles(ctx, a, fs.Arg(0), *mailbox, *dry, *asJSON)
 	})
 }
@@ -102,7 +111,7 @@ func (c *cli) outboxCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	if args[0] == "list" {
-		return withApp(ctx, load, appOptions{}, func(a *app) error { return c.outboxList(ctx, a, *asJSON) })
+		return withApp(ctx, load, appOptions{noSender: true}, func(a *app) error { return c.outboxList(ctx, a, *asJSON) })
 	}
 	return withApp(ctx, load, appOptions{node: flushNode()}, func(a *app) error { return c.outboxFlush(ctx, a, *all) })
 }
