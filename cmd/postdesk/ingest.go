@@ -148,7 +148,7 @@ func (c *cli) outboxList(ctx context.Context, a *app, asJSON bool) error {
 	if asJSON {
 		return writeJSON(c.stdout, rows)
 	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(terminal{c.stdout}, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tCASE\tKIND\tSTATUS\tATTEMPTS\tNEXT ATTEMPT\tTO\tLAST ERROR")
 	for _, r := range rows {
 		next := "-"
@@ -156,7 +156,7 @@ func (c *cli) outboxList(ctx context.Context, a *app, asJSON bool) error {
 			next = r.NextAttemptAt.Local().Format("2006-01-02 15:04:05")
 		}
 		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%d\t%s\t%s\t%s\n", r.ID, r.Case, r.Kind, r.Status, r.Attempts, next,
-			strings.Join(append(append([]string{}, r.To...), r.Cc...), ","), r.LastError)
+			strings.Join(append(append([]string{}, r.To...), r.Cc...), ","), termLine(r.LastError)) // a remote server's words
 	}
 	return tw.Flush()
 }

@@ -55,10 +55,10 @@ func (c *cli) caseShow(ctx context.Context, a *app, n int64, asJSON bool) error 
 	for _, o := range cj.Outbox {
 		fmt.Fprintf(w, "%s to %s: %s", o.Kind, strings.Join(append(append([]string{}, o.To...), o.Cc...), ", "), o.Status)
 		if o.LastError != "" {
-			fmt.Fprintf(w, " (%s)", o.LastError)
+			fmt.Fprintf(w, " (%s)", termLine(o.LastError)) // a remote server's words
 		}
 		if o.Bounce != "" {
-			fmt.Fprintf(w, ", bounced: %s", o.Bounce)
+			fmt.Fprintf(w, ", bounced: %s", termLine(o.Bounce))
 		}
 		fmt.Fprintln(w)
 	}

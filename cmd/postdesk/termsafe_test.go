@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestCaseShowAndListAreTerminalSafe(t *testing.T) {
@@ -24,6 +26,36 @@ func TestCaseShowAndListAreTerminalSafe(t *testing.T) {
 		}
 		if strings.Contains(out, "\n--- #99") {
 			t.Errorf("postdesk %s lets mail text pass for a message header:\n%s", strings.Join(args, " "), out)
+		}
+	}
+}
+
+// What a remote SMTP server answered is its words too: `case show` and
+// `outbox list` print a last error on one line, without controls.
+func TestRemoteErrorsAreTerminalSafe(t *testing.T) {
+	e := newEnv(t)
+	e.ingest("testdata/new.eml")
+	cfg, err := LoadConfig(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := openApp(context.Background(), cfg, appOptions{noSender: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := a.db.Outbox(context.Background(), 1)
+	if err != nil || len(rows) == 0 {
+		t.Fatalf("outbox %v, %v", rows, err)
+	}
+	reason := "451 busy\n--- #99 out agent from agent@example.com\x1b[2J"
+	if err := a.db.MarkRetry(context.Background(), rows[0].ID, time.Now().Add(time.Hour), reason); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	for _, args := range [][]string{{"case", "show", "1"}, {"outbox", "list"}} {
+		out := e.must("", args...)
+		if strings.Contains(out, "\x1b") || strings.Contains(out, "\n--- #99") || !strings.Contains(out, "451 busy --- #99") {
+			t.Errorf("postdesk %s:\n%q", strings.Join(args, " "), out)
 		}
 	}
 }
