@@ -63,13 +63,18 @@ func (c *cli) demo(ctx context.Context, args []string) error {
 		ShowCase:  func(ctx context.Context, n int64) error { return c.caseShow(ctx, a, n, false) },
 		ListCases: func(ctx context.Context) error { return c.caseList(ctx, a, "all", false) },
 	})
+	in, err := a.intake("") // the daemon's intake, told to the story as it decides
+	if err != nil {
+		return err
+	}
+	in.Desk = story.Receiver(in.Desk)
 	poller := mailin.NewPoller(mailin.MailboxOptions{
 		Name: "support", Addr: imapSrv.Addr(), TLS: "none", Username: "support@example.com",
 		Password: "demo-password", Processed: "Processed", Quarantine: "Quarantine",
 		// IDLE does the work: memimap wakes every IDLE at each delivery.
 		PollInterval: time.Minute,
 		Observer:     story.Observer(),
-	}, &mailin.Intake{Desk: story.Receiver(kicking{Desk: a.desk, kick: a.sender.Kick}), MaxBytes: cfg.Limits.MessageBytes})
+	}, in)
 	// The daemon's own loops: IMAP IDLE intake and the outbox sender.
 	loops, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
