@@ -131,6 +131,11 @@ const (
 	Quarantined Outcome = "quarantined"
 )
 
+// Outcomes returns every outcome, in the order of DESIGN §5.
+func Outcomes() []Outcome {
+	return []Outcome{NewCase, Reply, Held, Duplicate, Bounced, AutoDropped, Refused, Quarantined}
+}
+
 // Result reports the decision for one inbound mail.
 type Result struct {
 	Outcome Outcome

@@ -36,9 +36,8 @@ const (
 // Label values that exist from the start, so that their series read 0
 // rather than missing until the first event. Others appear when seen.
 var (
-	knownOutcomes = []desk.Outcome{desk.NewCase, desk.Reply, desk.Held, desk.Duplicate, desk.Bounced,
-		desk.AutoDropped, desk.Refused, desk.Quarantined}
-	knownKinds = []string{store.MailConfirmation, store.MailReply, store.MailStatus, store.MailClosed,
+	knownOutcomes = desk.Outcomes()
+	knownKinds    = []string{store.MailConfirmation, store.MailReply, store.MailStatus, store.MailClosed,
 		store.MailRefusal, store.MailAlert, store.MailContact, store.MailNotice, store.MailTranscript}
 )
 
