@@ -196,7 +196,7 @@ func (d *Desk) leaks(tx *store.Tx, c *store.Case, text string) (line string, lea
 			strings.Count(l, " · ") >= 2, strings.Contains(low, "#note"), commandMentions(low) >= 2:
 			return strings.TrimSpace(l), true
 		}
-		colon := strings.IndexAny(l, ":：")
+		colon := strings.IndexAny(low, ":：") // in low: lower-casing may change the length
 		if colon < 0 {
 			continue
 		}

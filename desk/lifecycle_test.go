@@ -495,3 +495,32 @@ func TestDMARCFailureIsHeld(t *testing.T) {
 		})
 	}
 }
+
+// An agent's answer is checked for lines of our notice after lower-casing
+// it, which can make a line shorter (the Kelvin sign K is 3 bytes, k one;
+// ẞ is 3, ß 2): the colon is found in the lowered line, so such a line
+// neither breaks the mail nor hides the requester's address.
+func TestAgentAnswerLeakCheckAfterLowerCasing(t *testing.T) {
+	f := newFixture(t, withCustomers)
+	n := f.open()
+	mailedCustomer := func(before int) bool {
+		for _, it := range f.outbox()[before:] {
+			if slices.Contains(it.To, "alice@acme.example") {
+				return true
+			}
+		}
+		return false
+	}
+	before := len(f.outbox())
+	if res := f.receive(f.agentMail("agent@example.com", n, "\u212a\u212a\u212a\u212a\u212a\u212a： fine\nPort 443 is open again.")); res.Outcome != desk.Reply {
+		t.Fatalf("answer with Kelvin signs: %+v", res)
+	}
+	if !mailedCustomer(before) {
+		t.Error("a plain answer with Kelvin signs did not reach the customer")
+	}
+	before = len(f.outbox())
+	f.receive(f.agentMail("agent@example.com", n, "Port 443 is open again.\n\u1e9e\u1e9e\u1e9e\u1e9e Requester: alice@acme.example"))
+	if mailedCustomer(before) {
+		t.Error("an answer holding the notice's requester line was mailed to the customer")
+	}
+}
