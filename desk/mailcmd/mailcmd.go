@@ -33,6 +33,37 @@ type Line struct {
 // known or not, so that a mistyped "#nte" is refused instead of mailed to
 // the customer as text. The first other line ends them; "#1" is text.
 func Lines(text string) (lines []Line, rest string) {
+	lines, after := split(text, func(name string) bool {
+		first, _ := utf8.DecodeRuneInString(name)
+		return unicode.IsLetter(first)
+	})
+	if len(lines) == 0 {
+		return nil, strings.TrimSpace(text)
+	}
+	return lines, after
+}
+
+// Parse splits the command lines at the top of text (after blank lines)
+// from the rest; lines past Max are dropped. A line is a command when it is
+// "#" (or "＃") directly followed by a name in known; the first other line
+// ends them, so "#1 priority" or a hashtag inside the text is never a
+// command.
+func Parse(text string, known map[string]bool) (cmds []Command, rest string) {
+	lines, after := split(text, func(name string) bool { return known[name] })
+	if len(lines) == 0 {
+		return nil, text
+	}
+	for _, l := range lines[:min(len(lines), Max)] {
+		cmds = append(cmds, l.Command)
+	}
+	return cmds, after
+}
+
+// split reads the command lines at the top of text, blank lines skipped:
+// each is "#" or "＃" directly followed by a name (lower-cased, trailing
+// punctuation dropped) that isCommand accepts, then its argument. The first
+// other line ends them; after is the text from there on, trimmed.
+func split(text string, isCommand func(name string) bool) (lines []Line, after string) {
 	all := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
 	i := 0
 	for ; i < len(all); i++ {
@@ -44,50 +75,14 @@ func Lines(text string) (lines []Line, rest string) {
 		if !ok {
 			body, ok = strings.CutPrefix(line, "＃")
 		}
-		first, _ := utf8.DecodeRuneInString(body)
-		if !ok || !unicode.IsLetter(first) {
-			break
-		}
 		name, arg, _ := strings.Cut(body, " ")
 		name = strings.ToLower(strings.TrimRightFunc(name, unicode.IsPunct))
+		if !ok || !isCommand(name) {
+			break
+		}
 		lines = append(lines, Line{Text: line, Command: Command{Name: name, Arg: strings.TrimSpace(arg)}})
 	}
-	if len(lines) == 0 {
-		return nil, strings.TrimSpace(text)
-	}
 	return lines, strings.TrimSpace(strings.Join(all[i:], "\n"))
-}
-
-// Parse splits the command lines at the top of text (after blank lines)
-// from the rest; lines past Max are dropped. A line is a command when it is
-// "#" (or "＃") directly followed by a name in known; the first other line
-// ends them, so "#1 priority" or a hashtag inside the text is never a
-// command.
-func Parse(text string, known map[string]bool) (cmds []Command, rest string) {
-	lines := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
-	i := 0
-	for ; i < len(lines); i++ {
-		line := strings.TrimSpace(lines[i])
-		if line == "" {
-			continue
-		}
-		line = strings.Replace(line, "＃", "#", 1)
-		if !strings.HasPrefix(line, "#") {
-			break
-		}
-		name, arg, _ := strings.Cut(line[1:], " ")
-		name = strings.ToLower(strings.TrimRightFunc(name, unicode.IsPunct))
-		if !known[name] {
-			break
-		}
-		if len(cmds) < Max {
-			cmds = append(cmds, Command{Name: name, Arg: strings.TrimSpace(arg)})
-		}
-	}
-	if len(cmds) == 0 {
-		return nil, text
-	}
-	return cmds, strings.TrimSpace(strings.Join(lines[i:], "\n"))
 }
 
 // Has reports whether cmds holds the named command.
