@@ -434,19 +434,14 @@ func (c *Config) fillAgentDefaults() {
 	}
 }
 
-// CommentAddressOrDefault is desk.comment_address, or by default the desk
-// address with "+comment" before its '@' (support+comment@example.com),
-// which reaches the same mailbox on servers with plus-addressing; "" when
-// neither is set.
+// CommentAddressOrDefault is desk.comment_address, or by default the
+// desk's own default for the desk address (desk.DefaultCommentAddress:
+// support+comment@example.com); "" when neither is set.
 func (d DeskConfig) CommentAddressOrDefault() string {
 	if d.CommentAddress != "" {
 		return d.CommentAddress
 	}
-	i := strings.LastIndexByte(d.Address, '@')
-	if i < 0 {
-		return ""
-	}
-	return d.Address[:i] + "+comment" + d.Address[i:]
+	return desk.DefaultCommentAddress(d.Address)
 }
 
 // setDefault sets *s to def when it is empty.

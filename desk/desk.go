@@ -216,7 +216,7 @@ func New(db *store.DB, o Options) (*Desk, error) {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if o.CommentAddress == "" {
-		o.CommentAddress = plusAddress(o.Address, "comment")
+		o.CommentAddress = DefaultCommentAddress(o.Address)
 	}
 	d := &Desk{db: db, o: o, tag: threading.NewTagger(o.Tag), own: set(o.Address, o.CommentAddress),
 		agt: set(o.Agents...), settings: map[string]Agent{}, comment: o.CommentAddress}
@@ -232,13 +232,16 @@ func New(db *store.DB, o Options) (*Desk, error) {
 	return d, nil
 }
 
-// plusAddress puts "+tag" before the '@' of addr.
-func plusAddress(addr, tag string) string {
-	at := strings.LastIndexByte(addr, '@')
+// DefaultCommentAddress is the comment address of a desk at address when
+// none is configured: "+comment" before its '@' (support+comment@example.com),
+// which reaches the same mailbox on servers with plus-addressing; "" for an
+// address without '@'.
+func DefaultCommentAddress(address string) string {
+	at := strings.LastIndexByte(address, '@')
 	if at < 0 {
-		return addr
+		return ""
 	}
-	return addr[:at] + "+" + tag + addr[at:]
+	return address[:at] + "+comment" + address[at:]
 }
 
 // set returns the address keys of addrs.
