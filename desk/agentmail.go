@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/postdesk/postdesk/desk/authres"
 	"github.com/postdesk/postdesk/desk/mailcmd"
 	"github.com/postdesk/postdesk/store"
 	"github.com/postdesk/postdesk/threading"
@@ -20,12 +19,13 @@ const forgedPerHour = 10
 // (DESIGN §9 "Who is an agent"): it answers a mail we sent to that agent
 // on this case (a signed Message-ID naming the agent in In-Reply-To or
 // References; ref is the message that mail reported), or our own MTA says
-// it passed DMARC. A From header alone proves nothing.
-func (d *Desk) agentProof(c *store.Case, in *Inbound) (ref int64, ok bool) {
+// it passed DMARC (dmarc, authres.DMARC's result). A From header alone
+// proves nothing.
+func (d *Desk) agentProof(c *store.Case, in *Inbound, dmarc string) (ref int64, ok bool) {
 	if n, msg, ok := d.o.IDs.FindSentTo(in.InReplyTo, in.References, in.From); ok && n == c.ID {
 		return msg, true
 	}
-	return 0, authres.DMARC(in.AuthResults, d.o.AuthservID) == "pass"
+	return 0, dmarc == "pass"
 }
 
 // forged holds mail that bears an agent's address without proof: nobody on

@@ -25,11 +25,12 @@ func (d *Desk) reply(tx *store.Tx, c *store.Case, in *Inbound, rawID int64, now 
 	if err != nil {
 		return Result{}, err
 	}
-	if (role != "" || d.IsAgent(in.From)) && authres.DMARC(in.AuthResults, d.o.AuthservID) == "fail" {
+	dmarc := authres.DMARC(in.AuthResults, d.o.AuthservID)
+	if (role != "" || d.IsAgent(in.From)) && dmarc == "fail" {
 		return d.hold(tx, c, in, rawID, "its sender failed DMARC", now)
 	}
 	if d.IsAgent(in.From) {
-		ref, ok := d.agentProof(c, in)
+		ref, ok := d.agentProof(c, in, dmarc)
 		if !ok {
 			return d.forged(tx, c, in, rawID, now)
 		}

@@ -116,10 +116,7 @@ func isFirstHalf(l string) bool {
 
 // isAgentQuote reports whether l is a quoted line: after any white space it
 // starts with '>' or the full-width '＞'.
-func isAgentQuote(l string) bool {
-	t := strings.TrimLeftFunc(l, unicode.IsSpace)
-	return strings.HasPrefix(t, ">") || strings.HasPrefix(t, "＞")
-}
+func isAgentQuote(l string) bool { return isQuote(strings.TrimLeftFunc(l, unicode.IsSpace)) }
 
 // isSignatureSeparator reports whether l is the signature separator "-- ",
 // also with its trailing space lost or doubled.
