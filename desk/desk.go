@@ -459,7 +459,8 @@ func (d *Desk) bounce(tx *store.Tx, in *Inbound, now time.Time) (Result, error) 
 	if !ok {
 		return res, nil
 	}
-	if _, err := tx.Case(n); err != nil {
+	c, err := tx.Case(n)
+	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return res, nil
 		}
@@ -473,23 +474,19 @@ func (d *Desk) bounce(tx *store.Tx, in *Inbound, now time.Time) (Result, error) 
 	if err := addEvent(tx, n, now, EventDeliveryFailed, in.Bounce.OriginalMessageID+" to "+report); err != nil {
 		return Result{}, err
 	}
-	return res, d.tellUndeliverable(tx, n, in.Bounce.Recipients, report, now)
+	return res, d.tellUndeliverable(tx, c, in.Bounce.Recipients, report, now)
 }
 
-// tellUndeliverable tells the agents of case n that mail to recipients
+// tellUndeliverable tells the agents of case c that mail to recipients
 // failed, unless it was mail to agents only (a notice to an agent whose
 // mailbox is gone must not breed more notices).
-func (d *Desk) tellUndeliverable(tx *store.Tx, n int64, recipients []string, report string, now time.Time) error {
+func (d *Desk) tellUndeliverable(tx *store.Tx, c *store.Case, recipients []string, report string, now time.Time) error {
 	toAgents := len(recipients) > 0
 	for _, r := range recipients {
 		toAgents = toAgents && d.IsAgent(r)
 	}
 	if toAgents {
 		return nil
-	}
-	c, err := tx.Case(n)
-	if err != nil {
-		return err
 	}
 	return d.tellAgents(tx, c, noticeOf{code: store.CodeUndeliverable, internal: true, reason: report}, now)
 }
