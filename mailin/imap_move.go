@@ -154,7 +154,7 @@ func (p *Poller) handle(ctx context.Context, uid imap.UID, prep *Prepared, start
 // Quarantine.
 func (p *Poller) tooLarge(ctx context.Context, r ready, moves map[string][]handled) error {
 	size := max(r.size, int64(len(r.raw)))
-	res, err := p.in.TooLarge(ctx, headerPart(r.raw, maxHeader), size, p.source(r.uid))
+	res, err := p.in.TooLarge(ctx, headerPart(r.raw, maxHeader), size, p.source(r.uid), p.panicked)
 	if err != nil {
 		return fmt.Errorf("record oversize uid %d: %w", r.uid, err)
 	}
@@ -246,7 +246,7 @@ func (p *Poller) oversize(ctx context.Context, c *conn, uid imap.UID, size int64
 	if err != nil {
 		return 0, err
 	}
-	res, err := p.in.TooLarge(ctx, hdr, size, p.source(uid))
+	res, err := p.in.TooLarge(ctx, hdr, size, p.source(uid), p.panicked)
 	if err != nil {
 		return 0, fmt.Errorf("record oversize uid %d: %w", uid, err)
 	}

@@ -114,7 +114,7 @@ func (it *Intake) Prepare(raw []byte, src Source) (p *Prepared) {
 		p.quarantine = "unreadable: " + err.Error()
 		return p
 	}
-	m.Mailbox, m.UIDValidity, m.UID, m.Route, m.Via = src.Mailbox, src.UIDValidity, src.UID, it.Route, it.Via
+	it.stamp(&m.Inbound, src)
 	digests(&m.Inbound)
 	p.msg = m
 	return p
@@ -152,19 +152,25 @@ func (p *Prepared) MessageID() string {
 	return p.msg.MessageID
 }
 
+// stamp says on in where it came from and how it is routed.
+func (it *Intake) stamp(in *desk.Inbound, src Source) {
+	in.Mailbox, in.UIDValidity, in.UID, in.Route, in.Via = src.Mailbox, src.UIDValidity, src.UID, it.Route, it.Via
+}
+
 // TooLarge records a message that was not downloaded because it is over
 // the limit, from its header (at most a few KiB): who sent it is enough to
-// tell them. An error means nothing was recorded.
-func (it *Intake) TooLarge(ctx context.Context, header []byte, size int64, src Source) (desk.Result, error) {
+// tell them. An error means nothing was recorded. panicked, if not nil, is
+// told of each panic the parser recovered (as Prepare reports them).
+func (it *Intake) TooLarge(ctx context.Context, header []byte, size int64, src Source, panicked func(where string)) (desk.Result, error) {
 	reason := fmt.Sprintf("%d bytes, larger than %d", size, it.maxBytes())
 	if it.DryRun {
 		return desk.Result{Outcome: desk.Quarantined, Reason: reason}, nil
 	}
-	m, err := message.Parse(header)
+	m, err := message.ParseWith(header, message.ParseOptions{Panicked: panicked})
 	if err != nil {
 		return it.Desk.Quarantine(ctx, header, src.Mailbox, src.UID, reason+"; header unreadable: "+err.Error())
 	}
-	m.Mailbox, m.UIDValidity, m.UID, m.Route, m.Via = src.Mailbox, src.UIDValidity, src.UID, it.Route, it.Via
+	it.stamp(&m.Inbound, src)
 	return it.Desk.TooLarge(ctx, &m.Inbound, size, it.maxBytes())
 }
 

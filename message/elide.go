@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"net/textproto"
@@ -92,13 +91,9 @@ func (o parseOptions) envelope(body []byte) (*enmime.Envelope, error) {
 	return env, err
 }
 
-// textLimit is the cap on the text and HTML bodies.
-func (o parseOptions) textLimit() int {
-	if o.textBytes > 0 {
-		return o.textBytes
-	}
-	return DefaultTextBytes
-}
+// textLimit is the cap on the text and HTML bodies (textLimit's rule; 0
+// is the default).
+func (o parseOptions) textLimit() int { return textLimit(int64(o.textBytes)) }
 
 // elideStats says what elision did for one message (for tests).
 type elideStats struct {
@@ -151,23 +146,6 @@ func marker(token [16]byte, i int) []byte {
 	m := make([]byte, 0, markerLen)
 	m = append(append(m, markerPrefix[:]...), token[:]...)
 	return binary.BigEndian.AppendUint32(m, uint32(i))
-}
-
-// elisionView is body with each elided body replaced by its marker line.
-func elisionView(body []byte, found []elidedBody, token [16]byte) []byte {
-	size := len(body)
-	for _, e := range found {
-		size -= e.end - e.start
-	}
-	enc := base64.StdEncoding
-	view := make([]byte, 0, size+len(found)*enc.EncodedLen(markerLen))
-	last := 0
-	for i, e := range found {
-		view = append(view, body[last:e.start]...)
-		view = enc.AppendEncode(view, marker(token, i))
-		last = e.end
-	}
-	return append(view, body[last:]...)
 }
 
 // errDisagree says enmime did not read the view as the splitter did.

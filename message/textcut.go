@@ -206,9 +206,6 @@ func cutQP(raw []byte, start, end, need int) (int, bool) {
 // cutView is body with the elided bodies replaced by their markers and
 // the cut bodies by their token lines, in the order of body.
 func cutView(body []byte, found []elidedBody, cuts []textCut, token [16]byte) []byte {
-	if len(cuts) == 0 {
-		return elisionView(body, found, token)
-	}
 	enc := base64.StdEncoding
 	size := len(body) + len(found)*enc.EncodedLen(markerLen)
 	for _, e := range found {
