@@ -270,12 +270,6 @@ func (sp *splitter) root() {
 	}
 }
 
-// noDefects drops the defects enmime.ReadHeader reports.
-type noDefects struct{}
-
-func (noDefects) AddError(string, string, ...any)   {}
-func (noDefects) AddWarning(string, string, ...any) {}
-
 // indexFrom is bytes.Index of sep in b[from:], as an index into b.
 func indexFrom(b, sep []byte, from int) int {
 	i := bytes.Index(b[from:], sep)
@@ -296,7 +290,7 @@ func readPartHeader(raw []byte, start, end int) (textproto.MIMEHeader, int, bool
 	}
 	r := bytes.NewReader(raw[start:end])
 	br := bufio.NewReader(r)
-	h, err := enmime.ReadHeader(br, noDefects{})
+	h, err := prescan.ReadHeader(br)
 	bodyStart := end - r.Len() - br.Buffered()
 	if err != nil || bodyStart <= start || bodyStart >= end || raw[bodyStart-1] != '\n' {
 		return nil, 0, false

@@ -10,7 +10,6 @@ import (
 
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/textproto"
-	"github.com/jhillyerd/enmime/v2"
 )
 
 // Check checks raw against l before anything parses it for real: enmime
@@ -79,19 +78,13 @@ func (s *scanner) fail(limit string, seen, max int64) error {
 	return s.err
 }
 
-// noDefects drops the defects enmime.ReadHeader reports.
-type noDefects struct{}
-
-func (noDefects) AddError(string, string, ...any)   {}
-func (noDefects) AddWarning(string, string, ...any) {}
-
 // entity scans one entity, header and body, read from r; depth is the
 // number of containers around it, root says whether it is a message (the
 // top one or an attached one) rather than a body part.
 func (s *scanner) entity(r io.Reader, depth int, root bool) {
 	hl := &headerLimit{r: r, s: s, n: int64(s.l.HeaderBytes)}
-	br := bufio.NewReaderSize(hl, 1024)        // a part header is usually smaller
-	h, _ := enmime.ReadHeader(br, noDefects{}) // an unreadable header leaves a leaf
+	br := bufio.NewReaderSize(hl, 1024) // a part header is usually smaller
+	h, _ := ReadHeader(br)              // an unreadable header leaves a leaf
 	if s.err != nil {
 		return
 	}

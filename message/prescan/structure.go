@@ -1,8 +1,11 @@
 package prescan
 
 import (
+	"bufio"
+	"net/textproto"
 	"strings"
 
+	"github.com/jhillyerd/enmime/v2"
 	"github.com/jhillyerd/enmime/v2/mediatype"
 )
 
@@ -10,6 +13,18 @@ import (
 // message's splitter, which cuts large parts out before enmime parses: the
 // rule lives here once, so that the two cannot drift apart; both are
 // tested against enmime.
+
+// ReadHeader reads an entity's header section as enmime does
+// (enmime.ReadHeader), dropping the defects it reports.
+func ReadHeader(br *bufio.Reader) (textproto.MIMEHeader, error) {
+	return enmime.ReadHeader(br, noDefects{})
+}
+
+// noDefects drops the defects enmime.ReadHeader reports.
+type noDefects struct{}
+
+func (noDefects) AddError(string, string, ...any)   {}
+func (noDefects) AddWarning(string, string, ...any) {}
 
 // IsContainer reports whether enmime parses an entity as a multipart: a
 // message when its type is multipart/* with a boundary (ReadParts, with
