@@ -31,15 +31,11 @@ func (e *XOAUTH2Error) Error() string {
 	return msg
 }
 
-// NewXOAUTH2Client returns a SASL client that authenticates username with an
-// OAuth 2.0 bearer token. When the server refuses the token it sends an error
+// xoauth2Client is a SASL client that authenticates username with an OAuth
+// 2.0 bearer token. When the server refuses the token it sends an error
 // challenge: Next returns it as an *XOAUTH2Error, and the caller must end the
 // exchange by cancelling it (a line "*", RFC 3501 §6.2.2), which go-imap's
 // Authenticate does not do (the Poller does), then close the connection.
-func NewXOAUTH2Client(username, token string) sasl.Client {
-	return &xoauth2Client{username: username, token: token}
-}
-
 type xoauth2Client struct {
 	username, token string
 }

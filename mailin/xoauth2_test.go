@@ -23,7 +23,7 @@ func TestXOAUTH2ClientStart(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			mech, ir, err := NewXOAUTH2Client(tt.user, tt.token).Start()
+			mech, ir, err := (&xoauth2Client{username: tt.user, token: tt.token}).Start()
 			if !errors.Is(err, tt.err) {
 				t.Fatalf("Start error = %v, want %v", err, tt.err)
 			}

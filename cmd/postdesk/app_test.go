@@ -6,7 +6,12 @@ import (
 	"testing"
 
 	"github.com/postdesk/postdesk/caseview"
+	"github.com/postdesk/postdesk/config"
 	"github.com/postdesk/postdesk/desk"
+	"github.com/postdesk/postdesk/mailin"
+	"github.com/postdesk/postdesk/mailout"
+	"github.com/postdesk/postdesk/message"
+	"github.com/postdesk/postdesk/web"
 )
 
 func TestConfigAgentsReachTheDesk(t *testing.T) {
@@ -79,5 +84,25 @@ Our load balancer stopped answering.
 				t.Errorf("participants = %+v, want only bob as a contact", got)
 			}
 		})
+	}
+}
+
+// The configuration's defaults that belong to other packages than desk are
+// written as numbers in config (which imports only desk, DESIGN §2): this
+// holds them to those packages' own, so that they cannot drift apart.
+func TestConfigDefaultsAreThePackagesOwn(t *testing.T) {
+	c := config.DefaultConfig()
+	in := &mailin.Intake{}
+	for name, got := range map[string][2]any{
+		"smtp.retry_first":       {c.SMTP.RetryFirst.Duration, mailout.DefaultRetryFirst},
+		"smtp.retry_max":         {c.SMTP.RetryMax.Duration, mailout.DefaultRetryMax},
+		"smtp.give_up_after":     {c.SMTP.GiveUpAfter.Duration, mailout.DefaultGiveUpAfter},
+		"http.health_outbox_age": {c.HTTP.HealthOutboxAge.Duration, web.DefaultOutboxAge},
+		"limits.text_bytes":      {c.Limits.TextBytes, int64(message.DefaultTextBytes)},
+		"limits.message_bytes":   {c.Limits.MessageBytes, in.Limit()},
+	} {
+		if got[0] != got[1] {
+			t.Errorf("%s: config's default %v, its package's %v", name, got[0], got[1])
+		}
 	}
 }
