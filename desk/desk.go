@@ -192,6 +192,8 @@ type Desk struct {
 	// settings of the agents by address key; comment is the comment address.
 	settings map[string]Agent
 	comment  string
+	// customerKeys are the address keys of o.Customers' Match, in order.
+	customerKeys []string
 }
 
 // New returns a Desk working on db.
@@ -222,6 +224,9 @@ func New(db *store.DB, o Options) (*Desk, error) {
 		agt: set(o.Agents...), settings: map[string]Agent{}, comment: o.CommentAddress}
 	for _, a := range o.OwnAddresses {
 		d.own[addrKey(a)] = true
+	}
+	for _, c := range o.Customers {
+		d.customerKeys = append(d.customerKeys, addrKey(c.Match))
 	}
 	for _, a := range o.AgentSettings {
 		if !d.agt[addrKey(a.Address)] {

@@ -58,8 +58,7 @@ func (d *Desk) terms(addr string) customerTerms {
 	addr = addrKey(addr)
 	var match *Customer
 	for i := range d.o.Customers {
-		c := &d.o.Customers[i]
-		m := addrKey(c.Match)
+		c, m := &d.o.Customers[i], d.customerKeys[i]
 		if m == addr {
 			match = c
 			break
