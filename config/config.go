@@ -208,7 +208,7 @@ func (d Duration) MarshalText() ([]byte, error) {
 var (
 	severities = words(desk.Severities())
 	tlsModes   = []string{"implicit", "starttls", "none"}
-	caseTypes  = []string{"technical", "account-billing", "service-limit"}
+	caseTypes  = desk.CaseTypes()
 	languages  = []string{"en", "fr", "ja"}
 	planHours  = []string{"24x7", "business"}
 	weekdays   = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"} // index = time.Weekday

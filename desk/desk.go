@@ -25,6 +25,9 @@ const (
 	TypeServiceLimit   = "service-limit"
 )
 
+// CaseTypes returns every case type.
+func CaseTypes() []string { return []string{TypeTechnical, TypeAccountBilling, TypeServiceLimit} }
+
 // Errors returned to agents, intake and the command line.
 var (
 	// ErrUnavailable wraps a failure of the database rather than of the
