@@ -28,14 +28,14 @@ const (
 
 const usage = `usage:
   postdesk serve   [-config FILE]                 the daemon (IMAP in, SMTP out, HTTP)
-  postdesk demo                                   whole story on embedded IMAP+SMTP, no setup
+  postdesk demo    [-dir DIR]                      whole story on embedded IMAP+SMTP, no setup (-dir keeps its database)
   postdesk ingest  [-config FILE] [-dry-run] [-json] [-mailbox NAME] FILE.eml|DIR|-
   postdesk case list  [-status open|pending|closed|all] [-json]
   postdesk case show  N [-json]
   postdesk case reply N -from ADDR [-file F|-] [-attach F]...
   postdesk case note  N -from ADDR [-file F|-]
   postdesk case close N [-from ADDR] [-resolution TEXT]
-  postdesk case set   N severity=S | status=S | assignee=ADDR
+  postdesk case set   N severity=S | status=S | assignee=ADDR [-from ADDR]
   postdesk case take  N -from ADDR
   postdesk case release N MESSAGE_ID [-contact] [-from ADDR]
   postdesk outbox list [-json] | postdesk outbox flush [-all]
