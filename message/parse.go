@@ -39,18 +39,10 @@ type Message struct {
 	Defects []string
 }
 
-// parser is configured to keep going on every defect it can repair: a
-// malformed child part is skipped (and reported) instead of failing the
-// message, partial content of a damaged part is kept, a multipart without a
-// boundary is read as a single part. It is never modified after init.
-var parser = enmime.NewParser(
-	enmime.SkipMalformedParts(true),
-	enmime.MultipartWOBoundaryAsSinglePart(true),
-	enmime.StripMediaTypeInvalidCharacters(true),
-	enmime.SetReadPartErrorPolicy(func(*enmime.Part, error) bool { return true }),
-	enmime.DisableCharacterDetection(true),
-	enmime.DisableTextConversion(true), // bodies converts what it keeps
-)
+// parser is enmime configured to keep going on every defect it can repair
+// (prescan.EnmimeOptions, which the pre-scan is tested against); bodies
+// converts the text it keeps. It is never modified after init.
+var parser = enmime.NewParser(prescan.EnmimeOptions()...)
 
 // htmlPolicy is bluemonday's policy for user generated content, plus cid:
 // URLs so that inline images stay linked to their parts (a cid: URL names a

@@ -34,17 +34,9 @@ func readFixture(t testing.TB, name string) []byte {
 // repository.
 var corpusDir = filepath.Join("..", "..", "..", "shared", "corpus")
 
-// parser is enmime configured as message.Parse configures it
-// (message/parse.go): the structure it builds is what the pre-scan must
-// cover.
-var parser = enmime.NewParser(
-	enmime.SkipMalformedParts(true),
-	enmime.MultipartWOBoundaryAsSinglePart(true),
-	enmime.StripMediaTypeInvalidCharacters(true),
-	enmime.SetReadPartErrorPolicy(func(*enmime.Part, error) bool { return true }),
-	enmime.DisableCharacterDetection(true),
-	enmime.DisableTextConversion(true),
-)
+// parser is enmime configured as message.Parse configures it: the
+// structure it builds is what the pre-scan must cover.
+var parser = enmime.NewParser(EnmimeOptions()...)
 
 // The generated bombs are internal/mailmix's.
 const mailHead = mailmix.BombHead

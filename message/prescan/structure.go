@@ -14,6 +14,23 @@ import (
 // rule lives here once, so that the two cannot drift apart; both are
 // tested against enmime.
 
+// EnmimeOptions are how message.Parse configures enmime: it keeps going on
+// every defect it can repair (a malformed child part is skipped and
+// reported instead of failing the message, partial content of a damaged
+// part is kept), and reads a multipart without a boundary as a single
+// part. The structure enmime builds so is what Check must cover; message
+// converts and caps text itself.
+func EnmimeOptions() []enmime.Option {
+	return []enmime.Option{
+		enmime.SkipMalformedParts(true),
+		enmime.MultipartWOBoundaryAsSinglePart(true),
+		enmime.StripMediaTypeInvalidCharacters(true),
+		enmime.SetReadPartErrorPolicy(func(*enmime.Part, error) bool { return true }),
+		enmime.DisableCharacterDetection(true),
+		enmime.DisableTextConversion(true),
+	}
+}
+
 // ReadHeader reads an entity's header section as enmime does
 // (enmime.ReadHeader), dropping the defects it reports.
 func ReadHeader(br *bufio.Reader) (textproto.MIMEHeader, error) {
